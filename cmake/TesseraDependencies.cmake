@@ -1,0 +1,15 @@
+# Every dependency is a system package found with find_package; nothing is downloaded at build time.
+find_package(TBB 2021 REQUIRED)
+find_package(Threads REQUIRED)
+
+# Debian's xsimd 8.1 exports a target whose link interface names `xtl`, a library Debian does not ship
+# (linking it fails with "cannot find -lxtl"). Xsimd is header-only, so take its include directory
+# into a small interface target of our own.
+find_package(xsimd 8 REQUIRED)
+get_target_property(TESSERA_XSIMD_INCLUDE xsimd INTERFACE_INCLUDE_DIRECTORIES)
+add_library(tessera_xsimd INTERFACE)
+target_include_directories(tessera_xsimd SYSTEM INTERFACE ${TESSERA_XSIMD_INCLUDE})
+
+if(TESSERA_BUILD_TESTS)
+  find_package(Boost 1.74 REQUIRED COMPONENTS unit_test_framework)
+endif()

@@ -1,0 +1,246 @@
+// The GEMM driver (BLIS's "macro-kernel" loops): for each A panel (mc_l3 rows) and B panel (nc_l3
+// columns), for each depth panel of kc: pack A and B, then let threads sweep disjoint tiles of C.
+// The depth loop is never split across threads, so every C element is summed in the same order
+// whatever the thread count, and the result is bit-identical for 1 or 64 threads.
+#include "gemm/driver.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <vector>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include "tessera/threading.hpp"
+
+namespace tessera::detail {
+namespace {
+
+// Below this many flops a product runs on the calling thread alone: spawning tasks would cost more
+// than it saves (an MNIST output layer at batch 32 is ~20 kFLOP).
+constexpr double kSerialBelowFlops = 1.5e6;
+// Each parallel task computes at least this much of one depth panel (~5 µs on one AVX-512 core), so
+// task overhead stays a few percent.
+constexpr double kMinTaskFlops = 0.5e6;
+// Each packing task copies at least this many floats.
+constexpr std::int64_t kMinPackFloatsPerTask = 32 * 1024;
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+// A grow-only, 64-byte-aligned float buffer.
+class AlignedFloats {
+ public:
+  float* get(std::int64_t count) {
+    if (count > capacity_) {
+      const auto bytes = static_cast<std::size_t>((count * 4 + 63) / 64 * 64);
+      data_.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+      if (!data_) throw std::bad_alloc();
+      capacity_ = count;
+    }
+    return data_.get();
+  }
+
+ private:
+  struct Free {
+    void operator()(float* p) const noexcept { std::free(p); }
+  };
+  std::unique_ptr<float, Free> data_;
+  std::int64_t capacity_ = 0;
+};
+
+struct PackBuffers {
+  AlignedFloats a, b;
+};
+
+// Packing buffers belong to the calling thread and are reused by every later call, so a call in
+// steady state allocates nothing. A thread waiting inside parallel_for may pick up another task that
+// calls gemm itself (a layer parallel over the batch, say): each nesting level gets its own buffers.
+class PackBufferLease {
+ public:
+  PackBufferLease() {
+    if (depth_ == levels().size()) levels().push_back(std::make_unique<PackBuffers>());
+    buffers_ = levels()[depth_++].get();
+  }
+  ~PackBufferLease() { --depth_; }
+  PackBufferLease(const PackBufferLease&) = delete;
+  PackBufferLease& operator=(const PackBufferLease&) = delete;
+  PackBuffers& operator*() const { return *buffers_; }
+
+ private:
+  static std::vector<std::unique_ptr<PackBuffers>>& levels() {
+    thread_local std::vector<std::unique_ptr<PackBuffers>> all;
+    return all;
+  }
+  static thread_local std::size_t depth_;
+  PackBuffers* buffers_;
+};
+thread_local std::size_t PackBufferLease::depth_ = 0;
+
+// Row-major register tiles waste lanes when n is narrow (an output layer of 10): computing
+// Cᵀ = Bᵀ·Aᵀ instead puts the long side along the vector lanes. Chosen from the padded areas only,
+// so it never depends on the thread count.
+bool should_swap(const BlockSizes& bs, std::int64_t m, std::int64_t n) {
+  const std::int64_t normal = ceil_div(m, bs.mr) * bs.mr * ceil_div(n, bs.nr) * bs.nr;
+  const std::int64_t swapped = ceil_div(n, bs.mr) * bs.mr * ceil_div(m, bs.nr) * bs.nr;
+  return swapped * 10 < normal * 9;
+}
+
+// Splits `count` items into `parts` contiguous ranges whose sizes differ by at most one.
+struct EvenSplit {
+  std::int64_t count, parts;
+  std::int64_t begin(std::int64_t i) const { return i * (count / parts) + std::min(i, count % parts); }
+};
+
+// One problem in the orientation the kernels see: C(i, j) at c[i*rs_c + j*cs_c].
+struct Problem {
+  const KernelSet& ks;
+  std::int64_t m, n, k;
+  float alpha;
+  MatrixView a, b;
+  float beta;
+  float* c;
+  std::int64_t rs_c, cs_c;
+  bool swapped;
+  std::int64_t ldc;
+  Epilogue epilogue;
+  bool has_epilogue;
+};
+
+// The tiles of one (A panel × B panel) chunk and how they are grouped into tasks.
+struct TileGrid {
+  std::int64_t row_tiles, col_tiles;
+  EvenSplit row_groups, col_blocks;
+  std::int64_t tasks() const { return row_groups.parts * col_blocks.parts; }
+};
+
+TileGrid plan_tiles(const BlockSizes& bs, std::int64_t mm, std::int64_t nn, std::int64_t kc, int threads,
+                    bool parallel) {
+  const std::int64_t row_tiles = ceil_div(mm, bs.mr);
+  const std::int64_t col_tiles = ceil_div(nn, bs.nr);
+  const std::int64_t col_blocks = ceil_div(col_tiles, std::max(1, bs.nc_l2 / bs.nr));
+  std::int64_t row_groups = 1;
+  if (parallel) {
+    const double panel_flops = 2.0 * static_cast<double>(mm) * static_cast<double>(nn) * static_cast<double>(kc);
+    const auto by_work = static_cast<std::int64_t>(panel_flops / kMinTaskFlops);
+    const std::int64_t wanted = std::max<std::int64_t>(1, std::min<std::int64_t>(4LL * threads, by_work));
+    row_groups = std::clamp<std::int64_t>(ceil_div(wanted, col_blocks), 1, row_tiles);
+  }
+  return TileGrid{row_tiles, col_tiles, EvenSplit{row_tiles, row_groups}, EvenSplit{col_tiles, col_blocks}};
+}
+
+void apply_epilogue(const Problem& pr, std::int64_t i, std::int64_t mi, std::int64_t j, std::int64_t nj) {
+  const Epilogue& ep = pr.epilogue;
+  if (!pr.swapped) {
+    pr.ks.epilogue(pr.c + i * pr.ldc + j, pr.ldc, mi, nj, ep.bias ? ep.bias + j : nullptr, ep.activation);
+  } else {
+    pr.ks.epilogue(pr.c + j * pr.ldc + i, pr.ldc, nj, mi, ep.bias ? ep.bias + i : nullptr, ep.activation);
+  }
+}
+
+void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::int64_t mm, std::int64_t jc,
+               std::int64_t nn, int threads, bool parallel) {
+  const KernelSet& ks = pr.ks;
+  const BlockSizes& bs = ks.blocks;
+  // Depth panels of equal size (784 = 2×392, not 384 + 384 + 16): fewer C passes, no tiny panel.
+  const std::int64_t panels = ceil_div(pr.k, bs.kc);
+  const EvenSplit depth{pr.k, panels};
+  const std::int64_t kc_max = ceil_div(pr.k, panels);
+  const std::int64_t a_slivers = ceil_div(mm, bs.mr);
+  const std::int64_t b_slivers = ceil_div(nn, bs.nr);
+  float* packed_a = buffers.a.get(a_slivers * bs.mr * kc_max);
+  float* packed_b = buffers.b.get(b_slivers * bs.nr * kc_max);
+  const TileGrid grid = plan_tiles(bs, mm, nn, kc_max, threads, parallel);
+
+  for (std::int64_t p = 0; p < panels; ++p) {
+    const std::int64_t pc = depth.begin(p);
+    const std::int64_t kc = depth.begin(p + 1) - pc;
+    const float beta = p == 0 ? pr.beta : 1.0f;
+    const bool last = p + 1 == panels;
+
+    // Pack A (mm × kc, alpha folded in) and B (kc × nn) as sliver groups, A's first.
+    const std::int64_t a_group = std::max<std::int64_t>(1, kMinPackFloatsPerTask / (bs.mr * kc));
+    const std::int64_t b_group = std::max<std::int64_t>(1, kMinPackFloatsPerTask / (bs.nr * kc));
+    const std::int64_t a_jobs = ceil_div(a_slivers, a_group);
+    const std::int64_t b_jobs = ceil_div(b_slivers, b_group);
+    auto pack_job = [&](std::int64_t job) {
+      if (job < a_jobs) {
+        const std::int64_t s0 = job * a_group, s1 = std::min(a_slivers, s0 + a_group);
+        const std::int64_t x0 = s0 * bs.mr, extent = std::min(mm, s1 * bs.mr) - x0;
+        ks.pack_a(pr.a.p + (ic + x0) * pr.a.rs + pc * pr.a.cs, pr.a.rs, pr.a.cs, extent, kc, pr.alpha,
+                  packed_a + s0 * bs.mr * kc);
+      } else {
+        const std::int64_t s0 = (job - a_jobs) * b_group, s1 = std::min(b_slivers, s0 + b_group);
+        const std::int64_t x0 = s0 * bs.nr, extent = std::min(nn, s1 * bs.nr) - x0;
+        ks.pack_b(pr.b.p + pc * pr.b.rs + (jc + x0) * pr.b.cs, pr.b.cs, pr.b.rs, extent, kc, 1.0f,
+                  packed_b + s0 * bs.nr * kc);
+      }
+    };
+    if (parallel && a_jobs + b_jobs > 1) {
+      tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, a_jobs + b_jobs, 1),
+                        [&](const tbb::blocked_range<std::int64_t>& r) {
+                          for (std::int64_t job = r.begin(); job != r.end(); ++job) pack_job(job);
+                        },
+                        tbb::simple_partitioner());
+    } else {
+      for (std::int64_t job = 0; job < a_jobs + b_jobs; ++job) pack_job(job);
+    }
+
+    // Each task owns a group of tile rows × a block of tile columns. Inside it the A sliver stays in
+    // L1 while the B block (nc_l2 columns) streams from L2.
+    auto compute_task = [&](std::int64_t task) {
+      const std::int64_t rg = task / grid.col_blocks.parts, cb = task % grid.col_blocks.parts;
+      const std::int64_t r0 = grid.row_groups.begin(rg), r1 = grid.row_groups.begin(rg + 1);
+      const std::int64_t c0 = grid.col_blocks.begin(cb), c1 = grid.col_blocks.begin(cb + 1);
+      for (std::int64_t rt = r0; rt < r1; ++rt) {
+        const std::int64_t i = rt * bs.mr;
+        const int mi = static_cast<int>(std::min<std::int64_t>(bs.mr, mm - i));
+        const MicroKernel kernel = ks.kernel_for_rows[static_cast<std::size_t>(mi - 1)];
+        const float* a_sliver = packed_a + rt * bs.mr * kc;
+        for (std::int64_t ct = c0; ct < c1; ++ct) {
+          const std::int64_t j = ct * bs.nr;
+          const int nj = static_cast<int>(std::min<std::int64_t>(bs.nr, nn - j));
+          float* c_tile = pr.c + (ic + i) * pr.rs_c + (jc + j) * pr.cs_c;
+          kernel(kc, a_sliver, packed_b + ct * bs.nr * kc, c_tile, pr.rs_c, pr.cs_c, nj, beta);
+          if (last && pr.has_epilogue) apply_epilogue(pr, ic + i, mi, jc + j, nj);
+        }
+      }
+    };
+    if (parallel && grid.tasks() > 1) {
+      tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, grid.tasks(), 1),
+                        [&](const tbb::blocked_range<std::int64_t>& r) {
+                          for (std::int64_t t = r.begin(); t != r.end(); ++t) compute_task(t);
+                        },
+                        tbb::simple_partitioner());
+    } else {
+      for (std::int64_t t = 0; t < grid.tasks(); ++t) compute_task(t);
+    }
+  }
+}
+
+}  // namespace
+
+void run_gemm(const KernelSet& ks, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, MatrixView a,
+              MatrixView b, float beta, float* c, std::int64_t ldc, const Epilogue& epilogue) {
+  const bool swapped = should_swap(ks.blocks, m, n);
+  const bool has_epilogue = epilogue.bias != nullptr || epilogue.activation != Activation::Identity;
+  // Swapped: Cᵀ (n×m) = op(B)ᵀ·op(A)ᵀ, with Cᵀ(i, j) = C(j, i) at c[i + j*ldc].
+  const Problem pr = swapped ? Problem{ks, n, m, k, alpha, MatrixView{b.p, b.cs, b.rs}, MatrixView{a.p, a.cs, a.rs},
+                                       beta, c, 1, ldc, true, ldc, epilogue, has_epilogue}
+                             : Problem{ks, m, n, k, alpha, a, b, beta, c, ldc, 1, false, ldc, epilogue, has_epilogue};
+  const int threads = max_threads();
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const bool parallel = threads > 1 && flops >= kSerialBelowFlops;
+
+  PackBufferLease buffers;
+  const BlockSizes& bs = ks.blocks;
+  for (std::int64_t ic = 0; ic < pr.m; ic += bs.mc_l3) {
+    for (std::int64_t jc = 0; jc < pr.n; jc += bs.nc_l3) {
+      run_chunk(pr, *buffers, ic, std::min<std::int64_t>(bs.mc_l3, pr.m - ic), jc,
+                std::min<std::int64_t>(bs.nc_l3, pr.n - jc), threads, parallel);
+    }
+  }
+}
+
+}  // namespace tessera::detail

@@ -1,0 +1,188 @@
+// The micro-kernel, packing and epilogue templates, written once over an xsimd architecture. Only
+// the per-ISA kernel_*.cpp files include this, each compiled with its own -m flags; everything here
+// is a template over Arch or has internal linkage, so no ISA-specific code leaks into other objects.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <xsimd/xsimd.hpp>
+
+#include "gemm/kernel_set.hpp"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace tessera::detail {
+namespace {
+
+template <class Arch>
+using Vec = xsimd::batch<float, Arch>;
+
+template <int N, class F>
+[[gnu::always_inline]] inline void unroll(F&& f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) {
+    (f(std::integral_constant<int, I>{}), ...);
+  }(std::make_integer_sequence<int, N>{});
+}
+
+// x·y + z with one rounding where the ISA has FMA. xsimd 8.1's fma for avx512f is the generic x*y+z,
+// which the compiler contracts only under some flags: use the intrinsic there.
+template <class Arch>
+[[gnu::always_inline]] inline Vec<Arch> madd(Vec<Arch> x, Vec<Arch> y, Vec<Arch> z) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<Arch, xsimd::avx512f>) {
+    return Vec<Arch>(_mm512_fmadd_ps(x, y, z));
+  }
+#endif
+  return xsimd::fma(x, y, z);
+}
+
+template <class Arch, int MR, int NR, int M>
+void micro_kernel(std::int64_t kc, const float* __restrict a, const float* __restrict b,
+                  float* __restrict c, std::int64_t rs_c, std::int64_t cs_c, int n, float beta) {
+  using V = Vec<Arch>;
+  constexpr int L = static_cast<int>(V::size);
+  constexpr int NV = NR / L;
+  static_assert(NR % L == 0 && M <= MR);
+
+  V acc[M][NV];
+  unroll<M>([&](auto r) { unroll<NV>([&](auto v) { acc[r][v] = V(0.0f); }); });
+
+  for (std::int64_t p = 0; p < kc; ++p) {
+    V bv[NV];
+    unroll<NV>([&](auto v) { bv[v] = V::load_aligned(b + v * L); });
+    unroll<M>([&](auto r) {
+      const V ar(a[r]);
+      unroll<NV>([&](auto v) { acc[r][v] = madd<Arch>(ar, bv[v], acc[r][v]); });
+    });
+    a += MR;
+    b += NR;
+  }
+
+  const V vbeta(beta);
+  if (cs_c == 1 && n == NR) {
+    unroll<M>([&](auto r) {
+      unroll<NV>([&](auto v) {
+        float* cp = c + r * rs_c + v * L;
+        if (beta == 0.0f) {
+          acc[r][v].store_unaligned(cp);
+        } else {
+          madd<Arch>(vbeta, V::load_unaligned(cp), acc[r][v]).store_unaligned(cp);
+        }
+      });
+    });
+    return;
+  }
+  // Partial or strided tile: go through one row of scratch so the arithmetic is the very same
+  // vector operation as on a full tile.
+  alignas(64) float row[NR];
+  unroll<M>([&](auto r) {
+    float* cr = c + r * rs_c;
+    if (beta != 0.0f) {
+      for (int j = 0; j < NR; ++j) row[j] = j < n ? cr[j * cs_c] : 0.0f;
+      unroll<NV>([&](auto v) {
+        madd<Arch>(vbeta, V::load_aligned(row + v * L), acc[r][v]).store_aligned(row + v * L);
+      });
+    } else {
+      unroll<NV>([&](auto v) { acc[r][v].store_aligned(row + v * L); });
+    }
+    for (int j = 0; j < n; ++j) cr[j * cs_c] = row[j];
+  });
+}
+
+template <class Arch, int MR, int NR, int... M>
+constexpr std::array<MicroKernel, kMaxMr> kernel_table(std::integer_sequence<int, M...>) {
+  std::array<MicroKernel, kMaxMr> table{};
+  ((table[M] = &micro_kernel<Arch, MR, NR, M + 1>), ...);
+  return table;
+}
+
+// Packing, see PackFn. Two layouts are common enough to get their own loops: slivers contiguous in
+// the source (rs_x == 1, a plain copy per k) and rows contiguous along k (cs_k == 1, a transpose).
+template <class Arch, int W>
+void pack(const float* __restrict src, std::int64_t rs_x, std::int64_t cs_k, std::int64_t extent,
+          std::int64_t kc, float alpha, float* __restrict dst) {
+  for (std::int64_t x0 = 0; x0 < extent; x0 += W) {
+    const int w = static_cast<int>(extent - x0 < W ? extent - x0 : W);
+    const float* s = src + x0 * rs_x;
+    if (rs_x == 1 && w == W) {
+      for (std::int64_t p = 0; p < kc; ++p) {
+        const float* sp = s + p * cs_k;
+        for (int x = 0; x < W; ++x) dst[p * W + x] = alpha * sp[x];
+      }
+    } else if (cs_k == 1) {
+      for (int x = 0; x < w; ++x) {
+        const float* sx = s + x * rs_x;
+        for (std::int64_t p = 0; p < kc; ++p) dst[p * W + x] = alpha * sx[p];
+      }
+      for (int x = w; x < W; ++x) {
+        for (std::int64_t p = 0; p < kc; ++p) dst[p * W + x] = 0.0f;
+      }
+    } else {
+      for (std::int64_t p = 0; p < kc; ++p) {
+        for (int x = 0; x < W; ++x) dst[p * W + x] = x < w ? alpha * s[x * rs_x + p * cs_k] : 0.0f;
+      }
+    }
+    dst += W * kc;
+  }
+}
+
+template <class Arch>
+[[gnu::always_inline]] inline Vec<Arch> activate(Vec<Arch> x, Activation activation) {
+  using V = Vec<Arch>;
+  switch (activation) {
+    case Activation::ReLU:
+      return xsimd::max(x, V(0.0f));
+    case Activation::Sigmoid:
+      return V(1.0f) / (V(1.0f) + xsimd::exp(-x));
+    case Activation::Tanh:
+      return xsimd::tanh(x);
+    case Activation::Identity:
+      break;
+  }
+  return x;
+}
+
+template <class Arch>
+void epilogue(float* c, std::int64_t ldc, std::int64_t rows, std::int64_t cols, const float* bias,
+              Activation activation) {
+  using V = Vec<Arch>;
+  constexpr int L = static_cast<int>(V::size);
+  alignas(64) float tail[L];
+  alignas(64) float tail_bias[L];
+  const std::int64_t full = cols / L * L;
+  const int rest = static_cast<int>(cols - full);
+  for (int j = 0; j < L; ++j) tail_bias[j] = bias != nullptr && j < rest ? bias[full + j] : 0.0f;
+  for (std::int64_t i = 0; i < rows; ++i) {
+    float* ci = c + i * ldc;
+    for (std::int64_t j = 0; j < full; j += L) {
+      V x = V::load_unaligned(ci + j);
+      if (bias != nullptr) x += V::load_unaligned(bias + j);
+      activate<Arch>(x, activation).store_unaligned(ci + j);
+    }
+    if (rest > 0) {
+      // The tail goes through the same vector code, so every element sees the same arithmetic.
+      for (int j = 0; j < L; ++j) tail[j] = j < rest ? ci[full + j] : 0.0f;
+      V x = V::load_aligned(tail);
+      if (bias != nullptr) x += V::load_aligned(tail_bias);
+      activate<Arch>(x, activation).store_aligned(tail);
+      for (int j = 0; j < rest; ++j) ci[full + j] = tail[j];
+    }
+  }
+}
+
+template <class Arch, int MR, int NR>
+KernelSet make_kernel_set(Isa isa, const char* name, BlockSizes blocks) {
+  static_assert(MR <= kMaxMr);
+  return KernelSet{isa,
+                   name,
+                   blocks,
+                   kernel_table<Arch, MR, NR>(std::make_integer_sequence<int, MR>{}),
+                   &pack<Arch, MR>,
+                   &pack<Arch, NR>,
+                   &epilogue<Arch>};
+}
+
+}  // namespace
+}  // namespace tessera::detail

@@ -1,0 +1,57 @@
+// The contract between the GEMM driver and the per-ISA kernel files: function types, block sizes as
+// data, and one KernelSet per instruction set. The driver knows nothing else about an ISA.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "tessera/gemm.hpp"
+
+namespace tessera::detail {
+
+inline constexpr int kMaxMr = 16;
+
+// C_tile[m×n] = beta·C_tile + A_sliver·B_sliver, summed over kc steps in order k = 0, 1, ...
+//   a: packed, kc groups of MR floats (alpha already applied); b: packed, kc groups of NR floats;
+//   c: element (i, j) at c[i*rs_c + j*cs_c]; m <= MR is fixed by which table entry is called, n <= NR.
+// beta == 0 writes C without reading it.
+using MicroKernel = void (*)(std::int64_t kc, const float* a, const float* b, float* c,
+                             std::int64_t rs_c, std::int64_t cs_c, int n, float beta);
+
+// Packs a block of `extent` × kc elements, element (x, p) at src[x*rs_x + p*cs_k], into slivers of W
+// (MR for A, NR for B) along x: sliver s holds kc groups of W floats, zero-padded past `extent`.
+// Every element is multiplied by alpha.
+using PackFn = void (*)(const float* src, std::int64_t rs_x, std::int64_t cs_k, std::int64_t extent,
+                        std::int64_t kc, float alpha, float* dst);
+
+// Row-major block of C (rows × cols, leading dimension ldc): adds bias[j] per column (when not null)
+// and applies the activation, element by element.
+using EpilogueFn = void (*)(float* c, std::int64_t ldc, std::int64_t rows, std::int64_t cols,
+                            const float* bias, Activation activation);
+
+// Block sizes (BLIS names, for our row-major orientation where NR runs along vector lanes):
+//   mr × nr : register tile;  kc : depth of one packed panel;
+//   nc_l2   : columns of a packed B block each thread streams from its own L2 (kc·nc_l2 floats);
+//   mc_l3, nc_l3 : largest A panel rows and B panel columns packed at once (bound on buffer sizes).
+struct BlockSizes {
+  int mr, nr, kc, nc_l2, mc_l3, nc_l3;
+};
+
+struct KernelSet {
+  Isa isa;
+  const char* name;  // e.g. "avx512_12x32"
+  BlockSizes blocks;
+  std::array<MicroKernel, kMaxMr> kernel_for_rows;  // entry m-1 handles tiles of m rows
+  PackFn pack_a;
+  PackFn pack_b;
+  EpilogueFn epilogue;
+};
+
+const KernelSet& kernel_set_generic();
+const KernelSet& kernel_set_avx2();
+const KernelSet& kernel_set_avx512();
+
+// The set gemm uses now (TESSERA_ISA or the best the CPU supports).
+const KernelSet& active_kernel_set();
+
+}  // namespace tessera::detail

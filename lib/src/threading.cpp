@@ -1,0 +1,31 @@
+// Thread-count control on top of oneTBB.
+#include "tessera/threading.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <tbb/task_arena.h>
+
+namespace tessera {
+
+namespace {
+int checked(int max_threads) {
+  if (max_threads < 1) {
+    throw std::invalid_argument("tessera::ThreadLimit: max_threads must be >= 1, got " +
+                                std::to_string(max_threads));
+  }
+  return max_threads;
+}
+}  // namespace
+
+ThreadLimit::ThreadLimit(int max_threads)
+    : max_threads_(checked(max_threads)),
+      control_(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(max_threads)) {}
+
+int max_threads() noexcept {
+  const auto limit = tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
+  const int arena = tbb::this_task_arena::max_concurrency();
+  return std::max(1, static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(arena), limit)));
+}
+
+}  // namespace tessera
