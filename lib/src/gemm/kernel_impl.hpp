@@ -9,9 +9,7 @@
 
 #include "gemm/kernel_set.hpp"
 
-#if defined(__AVX512F__)
 #include <immintrin.h>
-#endif
 
 namespace tessera::detail {
 namespace {
@@ -46,10 +44,23 @@ void micro_kernel(std::int64_t kc, const float* __restrict a, const float* __res
   constexpr int NV = NR / L;
   static_assert(NR % L == 0 && M <= MR);
 
+  // The C tile is needed only after the k loop: ask for it now so its lines (rows ldc apart, often
+  // conflicting in L1) arrive while the FMAs run.
+  if (cs_c == 1) {
+    unroll<M>([&](auto r) {
+      __builtin_prefetch(c + r * rs_c, 1, 2);
+      __builtin_prefetch(c + r * rs_c + NR - 1, 1, 2);
+    });
+  }
+
   V acc[M][NV];
   unroll<M>([&](auto r) { unroll<NV>([&](auto v) { acc[r][v] = V(0.0f); }); });
 
+  // The B sliver (kc×NR) does not fit L1 beside the A sliver: it streams from L2, a few steps ahead.
+  constexpr int kPrefetchSteps = 8;
+#pragma GCC unroll 4
   for (std::int64_t p = 0; p < kc; ++p) {
+    unroll<NR * 4 / 64>([&](auto line) { __builtin_prefetch(b + kPrefetchSteps * NR + line * 16, 0, 3); });
     V bv[NV];
     unroll<NV>([&](auto v) { bv[v] = V::load_aligned(b + v * L); });
     unroll<M>([&](auto r) {
@@ -98,8 +109,89 @@ constexpr std::array<MicroKernel, kMaxMr> kernel_table(std::integer_sequence<int
   return table;
 }
 
-// Packing, see PackFn. Two layouts are common enough to get their own loops: slivers contiguous in
-// the source (rs_x == 1, a plain copy per k) and rows contiguous along k (cs_k == 1, a transpose).
+// Transposes a block of R rows × 8 (AVX) or 4 (SSE) floats: row x of the source (stride rs) becomes
+// column x of the destination (stride ld), scaled by alpha. R is 8 or 4. The k-contiguous operands
+// (A in NN, B in NT) are packed through this, a register transpose instead of strided scalar stores.
+#if defined(__AVX__)
+inline constexpr int kTransposeWidth = 8;
+
+[[gnu::always_inline]] inline void transpose_8x8(const float* s, std::int64_t rs, float* d, std::int64_t ld,
+                                                 __m256 alpha) {
+  __m256 r[8], t[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(s + i * rs);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(d + i * ld, _mm256_mul_ps(alpha, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20)));
+    _mm256_storeu_ps(d + (i + 4) * ld, _mm256_mul_ps(alpha, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31)));
+  }
+}
+
+// 4 source rows × 8 floats -> 8 destination rows × 4 floats.
+[[gnu::always_inline]] inline void transpose_4x8(const float* s, std::int64_t rs, float* d, std::int64_t ld,
+                                                 __m256 alpha) {
+  for (int half = 0; half < 2; ++half) {
+    __m128 r0 = _mm_loadu_ps(s + half * 4), r1 = _mm_loadu_ps(s + rs + half * 4);
+    __m128 r2 = _mm_loadu_ps(s + 2 * rs + half * 4), r3 = _mm_loadu_ps(s + 3 * rs + half * 4);
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    const __m128 a = _mm256_castps256_ps128(alpha);
+    float* dh = d + half * 4 * ld;
+    _mm_storeu_ps(dh, _mm_mul_ps(a, r0));
+    _mm_storeu_ps(dh + ld, _mm_mul_ps(a, r1));
+    _mm_storeu_ps(dh + 2 * ld, _mm_mul_ps(a, r2));
+    _mm_storeu_ps(dh + 3 * ld, _mm_mul_ps(a, r3));
+  }
+}
+#else
+inline constexpr int kTransposeWidth = 4;
+#endif
+
+// 4 source rows × 4 floats -> 4 destination rows × 4 floats.
+[[gnu::always_inline]] inline void transpose_4x4(const float* s, std::int64_t rs, float* d, std::int64_t ld,
+                                                 float alpha) {
+  __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + rs), r2 = _mm_loadu_ps(s + 2 * rs), r3 = _mm_loadu_ps(s + 3 * rs);
+  _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+  const __m128 a = _mm_set1_ps(alpha);
+  _mm_storeu_ps(d, _mm_mul_ps(a, r0));
+  _mm_storeu_ps(d + ld, _mm_mul_ps(a, r1));
+  _mm_storeu_ps(d + 2 * ld, _mm_mul_ps(a, r2));
+  _mm_storeu_ps(d + 3 * ld, _mm_mul_ps(a, r3));
+}
+
+// One sliver of w <= W rows contiguous along k: dst[p*W + x] = alpha·src[x*rs_x + p].
+template <int W>
+void pack_sliver_transposed(const float* __restrict s, std::int64_t rs_x, int w, std::int64_t kc, float alpha,
+                            float* __restrict dst) {
+  constexpr int P = kTransposeWidth;
+  std::int64_t p = 0;
+  for (; p + P <= kc; p += P) {
+    int x = 0;
+#if defined(__AVX__)
+    const __m256 va = _mm256_set1_ps(alpha);
+    for (; x + 8 <= w; x += 8) transpose_8x8(s + x * rs_x + p, rs_x, dst + p * W + x, W, va);
+    for (; x + 4 <= w; x += 4) transpose_4x8(s + x * rs_x + p, rs_x, dst + p * W + x, W, va);
+#else
+    for (; x + 4 <= w; x += 4) transpose_4x4(s + x * rs_x + p, rs_x, dst + p * W + x, W, alpha);
+#endif
+    for (; x < w; ++x) {
+      for (int q = 0; q < P; ++q) dst[(p + q) * W + x] = alpha * s[x * rs_x + p + q];
+    }
+  }
+  for (; p < kc; ++p) {
+    for (int x = 0; x < w; ++x) dst[p * W + x] = alpha * s[x * rs_x + p];
+  }
+}
+
+// Packing, see PackFn. The two layouts that occur: slivers contiguous in the source (rs_x == 1, a
+// copy per k) and rows contiguous along k (cs_k == 1, a transpose); anything else element by element.
 template <class Arch, int W>
 void pack(const float* __restrict src, std::int64_t rs_x, std::int64_t cs_k, std::int64_t extent,
           std::int64_t kc, float alpha, float* __restrict dst) {
@@ -111,17 +203,22 @@ void pack(const float* __restrict src, std::int64_t rs_x, std::int64_t cs_k, std
         const float* sp = s + p * cs_k;
         for (int x = 0; x < W; ++x) dst[p * W + x] = alpha * sp[x];
       }
-    } else if (cs_k == 1) {
-      for (int x = 0; x < w; ++x) {
-        const float* sx = s + x * rs_x;
-        for (std::int64_t p = 0; p < kc; ++p) dst[p * W + x] = alpha * sx[p];
-      }
-      for (int x = w; x < W; ++x) {
-        for (std::int64_t p = 0; p < kc; ++p) dst[p * W + x] = 0.0f;
-      }
     } else {
-      for (std::int64_t p = 0; p < kc; ++p) {
-        for (int x = 0; x < W; ++x) dst[p * W + x] = x < w ? alpha * s[x * rs_x + p * cs_k] : 0.0f;
+      if (rs_x == 1) {
+        for (std::int64_t p = 0; p < kc; ++p) {
+          for (int x = 0; x < w; ++x) dst[p * W + x] = alpha * s[p * cs_k + x];
+        }
+      } else if (cs_k == 1) {
+        pack_sliver_transposed<W>(s, rs_x, w, kc, alpha, dst);
+      } else {
+        for (std::int64_t p = 0; p < kc; ++p) {
+          for (int x = 0; x < w; ++x) dst[p * W + x] = alpha * s[x * rs_x + p * cs_k];
+        }
+      }
+      if (w < W) {
+        for (std::int64_t p = 0; p < kc; ++p) {
+          for (int x = w; x < W; ++x) dst[p * W + x] = 0.0f;
+        }
       }
     }
     dst += W * kc;

@@ -1,0 +1,48 @@
+// Dispatch and timing of the FMA peak measurement.
+#include "fma_peak.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include "fma_peak_kernel.hpp"
+
+namespace tessera::bench {
+
+double fma_burst_avx512(long iterations);
+double fma_burst_avx2(long iterations);
+
+double fma_burst(Isa isa, long iterations) {
+  switch (isa) {
+    case Isa::Avx512:
+      return fma_burst_avx512(iterations);
+    case Isa::Avx2:
+      return fma_burst_avx2(iterations);
+    case Isa::Generic:
+      break;
+  }
+  // SSE2 has no FMA: a multiply and an add count as the same two flops.
+  return fma_burst_impl<xsimd::sse2, 12>(iterations);
+}
+
+double measure_fma_peak(Isa isa, int threads) {
+  constexpr long kIterations = 20'000'000;
+  double best = 0.0;
+  tbb::task_arena arena(threads);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const auto start = std::chrono::steady_clock::now();
+    double flops = 0.0;
+    arena.execute([&] {
+      std::vector<double> per_thread(static_cast<std::size_t>(threads));
+      tbb::parallel_for(0, threads, [&](int t) { per_thread[static_cast<std::size_t>(t)] = fma_burst(isa, kIterations); },
+                        tbb::static_partitioner());
+      for (double f : per_thread) flops += f;
+    });
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    best = std::max(best, flops / seconds * 1e-9);
+  }
+  return best;
+}
+
+}  // namespace tessera::bench

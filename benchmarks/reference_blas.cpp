@@ -1,0 +1,56 @@
+// OpenBLAS (cblas_sgemm) and oneDNN (dnnl_sgemm) behind GemmLibrary.
+#include "reference_blas.hpp"
+
+#ifdef TESSERA_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+#ifdef TESSERA_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+#endif
+
+namespace tessera::bench {
+
+#ifdef TESSERA_HAVE_OPENBLAS
+namespace {
+int openblas_threads(int threads) {
+  openblas_set_num_threads(threads);
+  return openblas_get_num_threads();
+}
+void openblas_sgemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+                    std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta == Trans::Yes ? CblasTrans : CblasNoTrans, tb == Trans::Yes ? CblasTrans : CblasNoTrans,
+              static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
+              static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+}  // namespace
+#endif
+
+#ifdef TESSERA_HAVE_DNNL
+namespace {
+// Debian's oneDNN runs on OpenMP: its thread count is OpenMP's.
+int dnnl_threads(int threads) {
+  omp_set_num_threads(threads);
+  return omp_get_max_threads();
+}
+void dnnl_gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+               std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+  dnnl_sgemm(ta == Trans::Yes ? 'T' : 'N', tb == Trans::Yes ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+}  // namespace
+#endif
+
+std::vector<GemmLibrary> reference_libraries() {
+  std::vector<GemmLibrary> libs;
+#ifdef TESSERA_HAVE_OPENBLAS
+  libs.push_back({"OpenBLAS", &openblas_threads, &openblas_sgemm, OPENBLAS_VERSION});
+#endif
+#ifdef TESSERA_HAVE_DNNL
+  const dnnl_version_t* v = dnnl_version();
+  libs.push_back({"oneDNN", &dnnl_threads, &dnnl_gemm,
+                  std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch)});
+#endif
+  return libs;
+}
+
+}  // namespace tessera::bench
