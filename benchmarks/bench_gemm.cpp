@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <tbb/info.h>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,7 +18,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <tbb/info.h>
 #include <vector>
 
 #include "fma_peak.hpp"
@@ -33,7 +33,7 @@ namespace {
 struct Shape {
   std::string label;  // e.g. "fwd 128x784->512"
   bool square;
-  bool narrow;        // a side of 10 or 50: the shapes where every library stays far from peak
+  bool narrow;  // a side of 10 or 50: the shapes where every library stays far from peak
   Trans ta, tb;
   std::int64_t m, n, k;
   double flops() const { return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k); }
@@ -69,7 +69,8 @@ struct Operands {
 Operands make_operands(const Shape& s) {
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> d(-1.0f, 1.0f);
-  Operands o{std::vector<float>(static_cast<std::size_t>(s.m * s.k)), std::vector<float>(static_cast<std::size_t>(s.k * s.n)),
+  Operands o{std::vector<float>(static_cast<std::size_t>(s.m * s.k)),
+             std::vector<float>(static_cast<std::size_t>(s.k * s.n)),
              std::vector<float>(static_cast<std::size_t>(s.m * s.n))};
   for (auto* v : {&o.a, &o.b, &o.c}) {
     for (float& x : *v) x = d(rng);
@@ -82,7 +83,7 @@ struct Entry {
   std::string library;
   int threads;
 };
-std::map<std::string, Entry> g_entries;        // benchmark name -> what it measures
+std::map<std::string, Entry> g_entries;         // benchmark name -> what it measures
 std::map<std::string, double> g_median_gflops;  // benchmark name -> median GFLOP/s
 
 // Threads of another runtime (OpenMP, OpenBLAS, TBB) spin for a while after their last job; give
@@ -102,7 +103,8 @@ void run_benchmark(benchmark::State& state, const Shape& s, const tb::GemmLibrar
   if (lib != nullptr) {
     const int got = lib->set_threads(threads);
     if (got != threads) {
-      state.SkipWithError((lib->name + " runs " + std::to_string(got) + " threads, not " + std::to_string(threads)).c_str());
+      state.SkipWithError(
+          (lib->name + " runs " + std::to_string(got) + " threads, not " + std::to_string(threads)).c_str());
       return;
     }
     for (auto _ : state) {
@@ -197,7 +199,9 @@ int main(int argc, char** argv) {
         const std::string library = lib ? lib->name : "Tessera";
         const std::string name = s.label + "/" + library + "/threads:" + std::to_string(t);
         g_entries[name] = Entry{i, library, t};
-        benchmark::RegisterBenchmark(name.c_str(), run_benchmark, s, lib, t)->UseRealTime()->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark(name.c_str(), run_benchmark, s, lib, t)
+            ->UseRealTime()
+            ->Unit(benchmark::kMicrosecond);
       };
       add(nullptr);
       for (const auto& lib : libs) add(&lib);

@@ -1,10 +1,10 @@
 // Dispatch and timing of the FMA peak measurement.
 #include "fma_peak.hpp"
 
-#include <algorithm>
-#include <chrono>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
+#include <algorithm>
+#include <chrono>
 
 #include "fma_peak_kernel.hpp"
 
@@ -35,8 +35,9 @@ double measure_fma_peak(Isa isa, int threads) {
     double flops = 0.0;
     arena.execute([&] {
       std::vector<double> per_thread(static_cast<std::size_t>(threads));
-      tbb::parallel_for(0, threads, [&](int t) { per_thread[static_cast<std::size_t>(t)] = fma_burst(isa, kIterations); },
-                        tbb::static_partitioner());
+      tbb::parallel_for(
+          0, threads, [&](int t) { per_thread[static_cast<std::size_t>(t)] = fma_burst(isa, kIterations); },
+          tbb::static_partitioner());
       for (double f : per_thread) flops += f;
     });
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

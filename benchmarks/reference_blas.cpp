@@ -5,8 +5,8 @@
 #include <cblas.h>
 #endif
 #ifdef TESSERA_HAVE_DNNL
-#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
 #endif
 
 namespace tessera::bench {

@@ -1,18 +1,17 @@
 // Thread-count control on top of oneTBB.
 #include "tessera/threading.hpp"
 
+#include <tbb/task_arena.h>
 #include <algorithm>
 #include <stdexcept>
 #include <string>
-#include <tbb/task_arena.h>
 
 namespace tessera {
 
 namespace {
 int checked(int max_threads) {
   if (max_threads < 1) {
-    throw std::invalid_argument("tessera::ThreadLimit: max_threads must be >= 1, got " +
-                                std::to_string(max_threads));
+    throw std::invalid_argument("tessera::ThreadLimit: max_threads must be >= 1, got " + std::to_string(max_threads));
   }
   return max_threads;
 }

@@ -5,6 +5,7 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <tbb/task_arena.h>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -12,7 +13,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <tbb/task_arena.h>
 
 #include "gemm/kernel_set.hpp"
 #include "support/gemm_reference.hpp"
@@ -179,8 +179,8 @@ BOOST_DATA_TEST_CASE(block_size_edges, bdata::make(supported_isas()), isa) {
     for (int offset : {-1, 0, 1}) {
       for (int dim = 0; dim < 3; ++dim) {
         ++combo;
-        Case cs{kTrans[combo % 2], kTrans[(combo / 2) % 2], other(rng), other(rng), other(rng),
-                kAlphas[combo % 2], kBetas[combo % 3], pad(rng)};
+        Case cs{kTrans[combo % 2], kTrans[(combo / 2) % 2], other(rng),        other(rng),
+                other(rng),        kAlphas[combo % 2],      kBetas[combo % 3], pad(rng)};
         (dim == 0 ? cs.m : dim == 1 ? cs.n : cs.k) = block + offset;
         check_case(cs, rng);
       }
@@ -221,9 +221,9 @@ BOOST_DATA_TEST_CASE(dense_layer_shapes, bdata::make(supported_isas()), isa) {
 BOOST_DATA_TEST_CASE(beta_zero_ignores_nan_and_inf_in_c, bdata::make(supported_isas()), isa) {
   IsaScope scope(isa);
   std::mt19937_64 rng(5);
-  for (const Case& cs : {Case{Trans::No, Trans::No, 37, 45, 29, 1.0f, 0.0f, 2},
-                         Case{Trans::No, Trans::Yes, 64, 10, 100, 1.0f, 0.0f, 0},
-                         Case{Trans::Yes, Trans::No, 13, 7, 5, 0.0f, 0.0f, 1}}) {
+  for (const Case& cs :
+       {Case{Trans::No, Trans::No, 37, 45, 29, 1.0f, 0.0f, 2}, Case{Trans::No, Trans::Yes, 64, 10, 100, 1.0f, 0.0f, 0},
+        Case{Trans::Yes, Trans::No, 13, 7, 5, 0.0f, 0.0f, 1}}) {
     Operands o = make_operands(cs, rng);
     for (std::size_t i = 0; i < o.c.data.size(); ++i) {
       o.c.data[i] = i % 2 ? std::numeric_limits<float>::quiet_NaN() : -std::numeric_limits<float>::infinity();

@@ -35,7 +35,8 @@ inline Reference reference_gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t
               std::vector<double>(static_cast<std::size_t>(m * n), 0.0)};
   std::vector<double> arow(static_cast<std::size_t>(k));
   for (std::int64_t i = 0; i < m; ++i) {
-    for (std::int64_t p = 0; p < k; ++p) arow[static_cast<std::size_t>(p)] = ta == Trans::Yes ? a.at(p, i) : a.at(i, p);
+    for (std::int64_t p = 0; p < k; ++p)
+      arow[static_cast<std::size_t>(p)] = static_cast<double>(ta == Trans::Yes ? a.at(p, i) : a.at(i, p));
     double* e = &r.exact[static_cast<std::size_t>(i * n)];
     double* g = &r.magnitude[static_cast<std::size_t>(i * n)];
     for (std::int64_t p = 0; p < k; ++p) {
@@ -43,13 +44,13 @@ inline Reference reference_gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t
       if (tb == Trans::No) {
         const float* brow = &b.data[static_cast<std::size_t>(p * b.ld)];
         for (std::int64_t j = 0; j < n; ++j) {
-          const double bv = brow[j];
+          const auto bv = static_cast<double>(brow[j]);
           e[j] += av * bv;
           g[j] += std::abs(av * bv);
         }
       } else {
         for (std::int64_t j = 0; j < n; ++j) {
-          const double bv = b.at(j, p);
+          const auto bv = static_cast<double>(b.at(j, p));
           e[j] += av * bv;
           g[j] += std::abs(av * bv);
         }

@@ -14,9 +14,8 @@ enum class Trans { No, Yes };
 // alpha = 0 (or k = 0) only scales C by beta. Throws std::invalid_argument naming the bad argument for
 // negative sizes, leading dimensions smaller than the row width, or null pointers where data is read.
 // The result is bit-identical for any number of threads.
-void gemm(Trans trans_a, Trans trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
-          float alpha, const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
-          float beta, float* c, std::int64_t ldc);
+void gemm(Trans trans_a, Trans trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+          std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc);
 
 enum class Activation { Identity, ReLU, Sigmoid, Tanh };
 
@@ -27,9 +26,9 @@ struct Epilogue {
   Activation activation = Activation::Identity;
 };
 
-void gemm(Trans trans_a, Trans trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
-          float alpha, const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
-          float beta, float* c, std::int64_t ldc, const Epilogue& epilogue);
+void gemm(Trans trans_a, Trans trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+          std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc,
+          const Epilogue& epilogue);
 
 // The kernel families. The best one the CPU supports is chosen at first use; the environment variable
 // TESSERA_ISA=avx512|avx2|generic forces one, and TESSERA_VERBOSE=1 prints the choice and block sizes.

@@ -75,8 +75,8 @@ void print_choice(const KernelSet& set, const char* why) {
   std::fprintf(stderr,
                "tessera: gemm %s: isa %s, kernel %s, MR=%d NR=%d KC=%d NC_L2=%d MC_L3=%d NC_L3=%d, "
                "threads %d\n",
-               why, std::string(to_string(set.isa)).c_str(), set.name, b.mr, b.nr, b.kc, b.nc_l2, b.mc_l3,
-               b.nc_l3, max_threads());
+               why, std::string(to_string(set.isa)).c_str(), set.name, b.mr, b.nr, b.kc, b.nc_l2, b.mc_l3, b.nc_l3,
+               max_threads());
 }
 
 bool verbose() {
@@ -103,8 +103,7 @@ Isa gemm_isa() { return detail::active_kernel_set().isa; }
 
 void set_gemm_isa(Isa isa) {
   if (!isa_supported(isa)) {
-    throw std::invalid_argument("tessera::set_gemm_isa: this CPU does not support " +
-                                std::string(to_string(isa)));
+    throw std::invalid_argument("tessera::set_gemm_isa: this CPU does not support " + std::string(to_string(isa)));
   }
   const detail::KernelSet* set = &detail::kernel_set_for(isa);
   detail::active_slot().store(set, std::memory_order_release);

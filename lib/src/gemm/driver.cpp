@@ -178,11 +178,12 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
       }
     };
     if (parallel && a_jobs + b_jobs > 1) {
-      tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, a_jobs + b_jobs, 1),
-                        [&](const tbb::blocked_range<std::int64_t>& r) {
-                          for (std::int64_t job = r.begin(); job != r.end(); ++job) pack_job(job);
-                        },
-                        tbb::simple_partitioner());
+      tbb::parallel_for(
+          tbb::blocked_range<std::int64_t>(0, a_jobs + b_jobs, 1),
+          [&](const tbb::blocked_range<std::int64_t>& r) {
+            for (std::int64_t job = r.begin(); job != r.end(); ++job) pack_job(job);
+          },
+          tbb::simple_partitioner());
     } else {
       for (std::int64_t job = 0; job < a_jobs + b_jobs; ++job) pack_job(job);
     }
@@ -208,11 +209,12 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
       }
     };
     if (parallel && grid.tasks() > 1) {
-      tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, grid.tasks(), 1),
-                        [&](const tbb::blocked_range<std::int64_t>& r) {
-                          for (std::int64_t t = r.begin(); t != r.end(); ++t) compute_task(t);
-                        },
-                        tbb::simple_partitioner());
+      tbb::parallel_for(
+          tbb::blocked_range<std::int64_t>(0, grid.tasks(), 1),
+          [&](const tbb::blocked_range<std::int64_t>& r) {
+            for (std::int64_t t = r.begin(); t != r.end(); ++t) compute_task(t);
+          },
+          tbb::simple_partitioner());
     } else {
       for (std::int64_t t = 0; t < grid.tasks(); ++t) compute_task(t);
     }
@@ -226,8 +228,21 @@ void run_gemm(const KernelSet& ks, std::int64_t m, std::int64_t n, std::int64_t 
   const bool swapped = should_swap(ks.blocks, m, n);
   const bool has_epilogue = epilogue.bias != nullptr || epilogue.activation != Activation::Identity;
   // Swapped: Cᵀ (n×m) = op(B)ᵀ·op(A)ᵀ, with Cᵀ(i, j) = C(j, i) at c[i + j*ldc].
-  const Problem pr = swapped ? Problem{ks, n, m, k, alpha, MatrixView{b.p, b.cs, b.rs}, MatrixView{a.p, a.cs, a.rs},
-                                       beta, c, 1, ldc, true, ldc, epilogue, has_epilogue}
+  const Problem pr = swapped ? Problem{ks,
+                                       n,
+                                       m,
+                                       k,
+                                       alpha,
+                                       MatrixView{b.p, b.cs, b.rs},
+                                       MatrixView{a.p, a.cs, a.rs},
+                                       beta,
+                                       c,
+                                       1,
+                                       ldc,
+                                       true,
+                                       ldc,
+                                       epilogue,
+                                       has_epilogue}
                              : Problem{ks, m, n, k, alpha, a, b, beta, c, ldc, 1, false, ldc, epilogue, has_epilogue};
   const int threads = max_threads();
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);

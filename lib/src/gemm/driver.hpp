@@ -16,7 +16,7 @@ struct MatrixView {
 
 // C (row-major, ldc) = epilogue(alpha·A·B + beta·C) with A m×k and B k×n given as views; m, n, k > 0
 // and alpha != 0 (the front end handles the rest).
-void run_gemm(const KernelSet& kernels, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
-              MatrixView a, MatrixView b, float beta, float* c, std::int64_t ldc, const Epilogue& epilogue);
+void run_gemm(const KernelSet& kernels, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, MatrixView a,
+              MatrixView b, float beta, float* c, std::int64_t ldc, const Epilogue& epilogue);
 
 }  // namespace tessera::detail

@@ -19,9 +19,8 @@ using Vec = xsimd::batch<float, Arch>;
 
 template <int N, class F>
 [[gnu::always_inline]] inline void unroll(F&& f) {
-  [&]<int... I>(std::integer_sequence<int, I...>) {
-    (f(std::integral_constant<int, I>{}), ...);
-  }(std::make_integer_sequence<int, N>{});
+  [&]<int... I>(std::integer_sequence<int, I...>) { (f(std::integral_constant<int, I>{}), ...); }
+  (std::make_integer_sequence<int, N>{});
 }
 
 // x·y + z with one rounding where the ISA has FMA. xsimd 8.1's fma for avx512f is the generic x*y+z,
@@ -37,8 +36,8 @@ template <class Arch>
 }
 
 template <class Arch, int MR, int NR, int M>
-void micro_kernel(std::int64_t kc, const float* __restrict a, const float* __restrict b,
-                  float* __restrict c, std::int64_t rs_c, std::int64_t cs_c, int n, float beta) {
+void micro_kernel(std::int64_t kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
+                  std::int64_t rs_c, std::int64_t cs_c, int n, float beta) {
   using V = Vec<Arch>;
   constexpr int L = static_cast<int>(V::size);
   constexpr int NV = NR / L;
@@ -92,9 +91,8 @@ void micro_kernel(std::int64_t kc, const float* __restrict a, const float* __res
     float* cr = c + r * rs_c;
     if (beta != 0.0f) {
       for (int j = 0; j < NR; ++j) row[j] = j < n ? cr[j * cs_c] : 0.0f;
-      unroll<NV>([&](auto v) {
-        madd<Arch>(vbeta, V::load_aligned(row + v * L), acc[r][v]).store_aligned(row + v * L);
-      });
+      unroll<NV>(
+          [&](auto v) { madd<Arch>(vbeta, V::load_aligned(row + v * L), acc[r][v]).store_aligned(row + v * L); });
     } else {
       unroll<NV>([&](auto v) { acc[r][v].store_aligned(row + v * L); });
     }
@@ -193,8 +191,8 @@ void pack_sliver_transposed(const float* __restrict s, std::int64_t rs_x, int w,
 // Packing, see PackFn. The two layouts that occur: slivers contiguous in the source (rs_x == 1, a
 // copy per k) and rows contiguous along k (cs_k == 1, a transpose); anything else element by element.
 template <class Arch, int W>
-void pack(const float* __restrict src, std::int64_t rs_x, std::int64_t cs_k, std::int64_t extent,
-          std::int64_t kc, float alpha, float* __restrict dst) {
+void pack(const float* __restrict src, std::int64_t rs_x, std::int64_t cs_k, std::int64_t extent, std::int64_t kc,
+          float alpha, float* __restrict dst) {
   for (std::int64_t x0 = 0; x0 < extent; x0 += W) {
     const int w = static_cast<int>(extent - x0 < W ? extent - x0 : W);
     const float* s = src + x0 * rs_x;

@@ -15,19 +15,19 @@ inline constexpr int kMaxMr = 16;
 //   a: packed, kc groups of MR floats (alpha already applied); b: packed, kc groups of NR floats;
 //   c: element (i, j) at c[i*rs_c + j*cs_c]; m <= MR is fixed by which table entry is called, n <= NR.
 // beta == 0 writes C without reading it.
-using MicroKernel = void (*)(std::int64_t kc, const float* a, const float* b, float* c,
-                             std::int64_t rs_c, std::int64_t cs_c, int n, float beta);
+using MicroKernel = void (*)(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t rs_c,
+                             std::int64_t cs_c, int n, float beta);
 
 // Packs a block of `extent` × kc elements, element (x, p) at src[x*rs_x + p*cs_k], into slivers of W
 // (MR for A, NR for B) along x: sliver s holds kc groups of W floats, zero-padded past `extent`.
 // Every element is multiplied by alpha.
-using PackFn = void (*)(const float* src, std::int64_t rs_x, std::int64_t cs_k, std::int64_t extent,
-                        std::int64_t kc, float alpha, float* dst);
+using PackFn = void (*)(const float* src, std::int64_t rs_x, std::int64_t cs_k, std::int64_t extent, std::int64_t kc,
+                        float alpha, float* dst);
 
 // Row-major block of C (rows × cols, leading dimension ldc): adds bias[j] per column (when not null)
 // and applies the activation, element by element.
-using EpilogueFn = void (*)(float* c, std::int64_t ldc, std::int64_t rows, std::int64_t cols,
-                            const float* bias, Activation activation);
+using EpilogueFn = void (*)(float* c, std::int64_t ldc, std::int64_t rows, std::int64_t cols, const float* bias,
+                            Activation activation);
 
 // Block sizes (BLIS names, for our row-major orientation where NR runs along vector lanes):
 //   mr × nr : register tile;  kc : depth of one packed panel;
