@@ -131,9 +131,12 @@ class CollectingReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& r : runs) {
-      if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") {
-        auto it = r.counters.find("GFLOPS");
-        if (it != r.counters.end()) g_median_gflops[r.run_name.function_name] = it->second.value * 1e-9;
+      // The median of the repetitions, or the one run when there is a single repetition.
+      const bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
+      const bool single = r.run_type == Run::RT_Iteration && r.repetitions <= 1;
+      auto it = r.counters.find("GFLOPS");
+      if ((median || single) && it != r.counters.end()) {
+        g_median_gflops[r.run_name.function_name] = it->second.value * 1e-9;
       }
     }
   }

@@ -139,6 +139,13 @@ void apply_epilogue(const Problem& pr, std::int64_t i, std::int64_t mi, std::int
   }
 }
 
+// Packing pays for itself only when the packed sliver is reused often. A column-contiguous A
+// (A(i, k) at a[i + k*lda]) can feed the kernel's broadcasts directly, and a row-major B its vector
+// loads: do so when the other side of C is small, since each sliver is then read only a few times.
+// Measured on the MNIST layer shapes (bench_gemm); the values depend on shape only, never on threads.
+constexpr std::int64_t kDirectAMaxCols = 128;  // nn (width of C) up to which A is read in place
+constexpr std::int64_t kDirectBMaxRows = 96;   // mm (height of C) up to which B is read in place
+
 void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::int64_t mm, std::int64_t jc,
                std::int64_t nn, int threads, bool parallel) {
   const KernelSet& ks = pr.ks;
@@ -149,8 +156,12 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
   const std::int64_t kc_max = ceil_div(pr.k, panels);
   const std::int64_t a_slivers = ceil_div(mm, bs.mr);
   const std::int64_t b_slivers = ceil_div(nn, bs.nr);
-  float* packed_a = buffers.a.get(a_slivers * bs.mr * kc_max);
-  float* packed_b = buffers.b.get(b_slivers * bs.nr * kc_max);
+  const bool direct_a = pr.a.rs == 1 && nn <= kDirectAMaxCols;
+  const bool direct_b = pr.b.cs == 1 && mm <= kDirectBMaxRows;
+  // Read in place, B still needs a packed copy of a partial last sliver: the kernel reads NR floats.
+  const std::int64_t b_first_packed = direct_b ? nn / bs.nr : 0;
+  float* packed_a = direct_a ? nullptr : buffers.a.get(a_slivers * bs.mr * kc_max);
+  float* packed_b = buffers.b.get((b_slivers - b_first_packed) * bs.nr * kc_max);
   const TileGrid grid = plan_tiles(bs, mm, nn, kc_max, threads, parallel);
 
   for (std::int64_t p = 0; p < panels; ++p) {
@@ -159,11 +170,11 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
     const float beta = p == 0 ? pr.beta : 1.0f;
     const bool last = p + 1 == panels;
 
-    // Pack A (mm × kc, alpha folded in) and B (kc × nn) as sliver groups, A's first.
+    // Pack A (mm × kc, alpha folded in) and B (kc × nn) as groups of slivers, A's first.
     const std::int64_t a_group = std::max<std::int64_t>(1, kMinPackFloatsPerTask / (bs.mr * kc));
     const std::int64_t b_group = std::max<std::int64_t>(1, kMinPackFloatsPerTask / (bs.nr * kc));
-    const std::int64_t a_jobs = ceil_div(a_slivers, a_group);
-    const std::int64_t b_jobs = ceil_div(b_slivers, b_group);
+    const std::int64_t a_jobs = direct_a ? 0 : ceil_div(a_slivers, a_group);
+    const std::int64_t b_jobs = ceil_div(b_slivers - b_first_packed, b_group);
     auto pack_job = [&](std::int64_t job) {
       if (job < a_jobs) {
         const std::int64_t s0 = job * a_group, s1 = std::min(a_slivers, s0 + a_group);
@@ -171,8 +182,10 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
         ks.pack_a(pr.a.p + (ic + x0) * pr.a.rs + pc * pr.a.cs, pr.a.rs, pr.a.cs, extent, kc, pr.alpha,
                   packed_a + s0 * bs.mr * kc);
       } else {
-        const std::int64_t s0 = (job - a_jobs) * b_group, s1 = std::min(b_slivers, s0 + b_group);
-        const std::int64_t x0 = s0 * bs.nr, extent = std::min(nn, s1 * bs.nr) - x0;
+        const std::int64_t s0 = (job - a_jobs) * b_group;
+        const std::int64_t s1 = std::min(b_slivers - b_first_packed, s0 + b_group);
+        const std::int64_t x0 = (b_first_packed + s0) * bs.nr;
+        const std::int64_t extent = std::min(nn, (b_first_packed + s1) * bs.nr) - x0;
         ks.pack_b(pr.b.p + pc * pr.b.rs + (jc + x0) * pr.b.cs, pr.b.cs, pr.b.rs, extent, kc, 1.0f,
                   packed_b + s0 * bs.nr * kc);
       }
@@ -190,6 +203,7 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
 
     // Each task owns a group of tile rows × a block of tile columns. Inside it the A sliver stays in
     // L1 while the B block (nc_l2 columns) streams from L2.
+    const float alpha = direct_a ? pr.alpha : 1.0f;
     auto compute_task = [&](std::int64_t task) {
       const std::int64_t rg = task / grid.col_blocks.parts, cb = task % grid.col_blocks.parts;
       const std::int64_t r0 = grid.row_groups.begin(rg), r1 = grid.row_groups.begin(rg + 1);
@@ -198,12 +212,17 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
         const std::int64_t i = rt * bs.mr;
         const int mi = static_cast<int>(std::min<std::int64_t>(bs.mr, mm - i));
         const MicroKernel kernel = ks.kernel_for_rows[static_cast<std::size_t>(mi - 1)];
-        const float* a_sliver = packed_a + rt * bs.mr * kc;
+        const float* a_sliver = direct_a ? pr.a.p + (ic + i) + pc * pr.a.cs : packed_a + rt * bs.mr * kc;
+        const std::int64_t a_step = direct_a ? pr.a.cs : bs.mr;
         for (std::int64_t ct = c0; ct < c1; ++ct) {
           const std::int64_t j = ct * bs.nr;
           const int nj = static_cast<int>(std::min<std::int64_t>(bs.nr, nn - j));
+          const bool b_in_place = ct < b_first_packed;
+          const float* b_sliver = b_in_place ? pr.b.p + pc * pr.b.rs + (jc + j)
+                                             : packed_b + (ct - b_first_packed) * bs.nr * kc;
           float* c_tile = pr.c + (ic + i) * pr.rs_c + (jc + j) * pr.cs_c;
-          kernel(kc, a_sliver, packed_b + ct * bs.nr * kc, c_tile, pr.rs_c, pr.cs_c, nj, beta);
+          kernel(kc, a_sliver, a_step, b_sliver, b_in_place ? pr.b.rs : bs.nr, c_tile, pr.rs_c, pr.cs_c, nj, alpha,
+                 beta);
           if (last && pr.has_epilogue) apply_epilogue(pr, ic + i, mi, jc + j, nj);
         }
       }
@@ -244,9 +263,9 @@ void run_gemm(const KernelSet& ks, std::int64_t m, std::int64_t n, std::int64_t 
                                        epilogue,
                                        has_epilogue}
                              : Problem{ks, m, n, k, alpha, a, b, beta, c, ldc, 1, false, ldc, epilogue, has_epilogue};
-  const int threads = max_threads();
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  const bool parallel = threads > 1 && flops >= kSerialBelowFlops;
+  const int threads = flops >= kSerialBelowFlops ? max_threads() : 1;  // asking TBB costs on tiny calls
+  const bool parallel = threads > 1;
 
   PackBufferLease buffers;
   const BlockSizes& bs = ks.blocks;

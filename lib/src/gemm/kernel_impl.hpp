@@ -36,15 +36,16 @@ template <class Arch>
 }
 
 template <class Arch, int MR, int NR, int M>
-void micro_kernel(std::int64_t kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
-                  std::int64_t rs_c, std::int64_t cs_c, int n, float beta) {
+void micro_kernel(std::int64_t kc, const float* __restrict a, std::int64_t a_step, const float* __restrict b,
+                  std::int64_t b_step, float* __restrict c, std::int64_t rs_c, std::int64_t cs_c, int n, float alpha,
+                  float beta) {
   using V = Vec<Arch>;
   constexpr int L = static_cast<int>(V::size);
   constexpr int NV = NR / L;
   static_assert(NR % L == 0 && M <= MR);
 
   // The C tile is needed only after the k loop: ask for it now so its lines (rows ldc apart, often
-  // conflicting in L1) arrive while the FMAs run.
+  // conflicting in L1) arrive in L2 while the FMAs run.
   if (cs_c == 1) {
     unroll<M>([&](auto r) {
       __builtin_prefetch(c + r * rs_c, 1, 2);
@@ -59,15 +60,19 @@ void micro_kernel(std::int64_t kc, const float* __restrict a, const float* __res
   constexpr int kPrefetchSteps = 8;
 #pragma GCC unroll 4
   for (std::int64_t p = 0; p < kc; ++p) {
-    unroll<NR * 4 / 64>([&](auto line) { __builtin_prefetch(b + kPrefetchSteps * NR + line * 16, 0, 3); });
+    unroll<NR * 4 / 64>([&](auto line) { __builtin_prefetch(b + kPrefetchSteps * b_step + line * 16, 0, 3); });
     V bv[NV];
-    unroll<NV>([&](auto v) { bv[v] = V::load_aligned(b + v * L); });
+    unroll<NV>([&](auto v) { bv[v] = V::load_unaligned(b + v * L); });
     unroll<M>([&](auto r) {
       const V ar(a[r]);
       unroll<NV>([&](auto v) { acc[r][v] = madd<Arch>(ar, bv[v], acc[r][v]); });
     });
-    a += MR;
-    b += NR;
+    a += a_step;
+    b += b_step;
+  }
+  if (alpha != 1.0f) {
+    const V valpha(alpha);
+    unroll<M>([&](auto r) { unroll<NV>([&](auto v) { acc[r][v] *= valpha; }); });
   }
 
   const V vbeta(beta);
@@ -91,8 +96,9 @@ void micro_kernel(std::int64_t kc, const float* __restrict a, const float* __res
     float* cr = c + r * rs_c;
     if (beta != 0.0f) {
       for (int j = 0; j < NR; ++j) row[j] = j < n ? cr[j * cs_c] : 0.0f;
-      unroll<NV>(
-          [&](auto v) { madd<Arch>(vbeta, V::load_aligned(row + v * L), acc[r][v]).store_aligned(row + v * L); });
+      unroll<NV>([&](auto v) {
+        madd<Arch>(vbeta, V::load_aligned(row + v * L), acc[r][v]).store_aligned(row + v * L);
+      });
     } else {
       unroll<NV>([&](auto v) { acc[r][v].store_aligned(row + v * L); });
     }

@@ -11,12 +11,16 @@ namespace tessera::detail {
 
 inline constexpr int kMaxMr = 16;
 
-// C_tile[m×n] = beta·C_tile + A_sliver·B_sliver, summed over kc steps in order k = 0, 1, ...
-//   a: packed, kc groups of MR floats (alpha already applied); b: packed, kc groups of NR floats;
-//   c: element (i, j) at c[i*rs_c + j*cs_c]; m <= MR is fixed by which table entry is called, n <= NR.
+// C_tile[m×n] = beta·C_tile + alpha·A_sliver·B_sliver, summed over kc steps in order k = 0, 1, ...
+//   a: element (i, k) at a[k*a_step + i]: a packed sliver (a_step = MR, alpha already applied and
+//      passed as 1) or, for column-contiguous A, the source itself;
+//   b: row k at b + k*b_step, NR floats: a packed sliver (b_step = NR) or a row-major source;
+//   c: element (i, j) at c[i*rs_c + j*cs_c]; m <= MR is fixed by which table entry is called, n <= NR
+//      (B must still hold NR readable floats per row).
 // beta == 0 writes C without reading it.
-using MicroKernel = void (*)(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t rs_c,
-                             std::int64_t cs_c, int n, float beta);
+using MicroKernel = void (*)(std::int64_t kc, const float* a, std::int64_t a_step, const float* b,
+                             std::int64_t b_step, float* c, std::int64_t rs_c, std::int64_t cs_c, int n, float alpha,
+                             float beta);
 
 // Packs a block of `extent` × kc elements, element (x, p) at src[x*rs_x + p*cs_k], into slivers of W
 // (MR for A, NR for B) along x: sliver s holds kc groups of W floats, zero-padded past `extent`.
