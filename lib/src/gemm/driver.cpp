@@ -79,12 +79,13 @@ class PackBufferLease {
 thread_local std::size_t PackBufferLease::depth_ = 0;
 
 // Row-major register tiles waste lanes when n is narrow (an output layer of 10): computing
-// Cᵀ = Bᵀ·Aᵀ instead puts the long side along the vector lanes. Chosen from the padded areas only,
-// so it never depends on the thread count.
+// Cᵀ = Bᵀ·Aᵀ instead puts the long side along the vector lanes. Rows cost little to pad (each row
+// count has its own kernel) but lanes do, so compare m·⌈n⌉ with n·⌈m⌉ (⌈⌉: up to a multiple of NR);
+// swapping also makes C's stores strided, hence the margin. Shape-only: never depends on threads.
 bool should_swap(const BlockSizes& bs, std::int64_t m, std::int64_t n) {
-  const std::int64_t normal = ceil_div(m, bs.mr) * bs.mr * ceil_div(n, bs.nr) * bs.nr;
-  const std::int64_t swapped = ceil_div(n, bs.mr) * bs.mr * ceil_div(m, bs.nr) * bs.nr;
-  return swapped * 10 < normal * 9;
+  const std::int64_t normal = m * ceil_div(n, bs.nr) * bs.nr;
+  const std::int64_t swapped = n * ceil_div(m, bs.nr) * bs.nr;
+  return swapped * 5 < normal * 4;
 }
 
 // Splits `count` items into `parts` contiguous ranges whose sizes differ by at most one.
@@ -208,22 +209,30 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
       const std::int64_t rg = task / grid.col_blocks.parts, cb = task % grid.col_blocks.parts;
       const std::int64_t r0 = grid.row_groups.begin(rg), r1 = grid.row_groups.begin(rg + 1);
       const std::int64_t c0 = grid.col_blocks.begin(cb), c1 = grid.col_blocks.begin(cb + 1);
-      for (std::int64_t rt = r0; rt < r1; ++rt) {
-        const std::int64_t i = rt * bs.mr;
+      auto tile = [&](std::int64_t rt, std::int64_t ct) {
+        const std::int64_t i = rt * bs.mr, j = ct * bs.nr;
         const int mi = static_cast<int>(std::min<std::int64_t>(bs.mr, mm - i));
-        const MicroKernel kernel = ks.kernel_for_rows[static_cast<std::size_t>(mi - 1)];
+        const int nj = static_cast<int>(std::min<std::int64_t>(bs.nr, nn - j));
+        const bool b_in_place = ct < b_first_packed;
         const float* a_sliver = direct_a ? pr.a.p + (ic + i) + pc * pr.a.cs : packed_a + rt * bs.mr * kc;
-        const std::int64_t a_step = direct_a ? pr.a.cs : bs.mr;
+        const float* b_sliver =
+            b_in_place ? pr.b.p + pc * pr.b.rs + (jc + j) : packed_b + (ct - b_first_packed) * bs.nr * kc;
+        const auto rows = static_cast<std::size_t>(mi - 1);
+        const MicroKernel kernel =
+            direct_a || b_in_place ? ks.kernel_for_rows[rows] : ks.packed_kernel_for_rows[rows];
+        kernel(kc, a_sliver, direct_a ? pr.a.cs : bs.mr, b_sliver, b_in_place ? pr.b.rs : bs.nr,
+               pr.c + (ic + i) * pr.rs_c + (jc + j) * pr.cs_c, pr.rs_c, pr.cs_c, nj, alpha, beta);
+        if (last && pr.has_epilogue) apply_epilogue(pr, ic + i, mi, jc + j, nj);
+      };
+      if (direct_b) {
+        // B read in place is not compact: keep each B sliver hot (L1/L2) across the few A slivers.
         for (std::int64_t ct = c0; ct < c1; ++ct) {
-          const std::int64_t j = ct * bs.nr;
-          const int nj = static_cast<int>(std::min<std::int64_t>(bs.nr, nn - j));
-          const bool b_in_place = ct < b_first_packed;
-          const float* b_sliver = b_in_place ? pr.b.p + pc * pr.b.rs + (jc + j)
-                                             : packed_b + (ct - b_first_packed) * bs.nr * kc;
-          float* c_tile = pr.c + (ic + i) * pr.rs_c + (jc + j) * pr.cs_c;
-          kernel(kc, a_sliver, a_step, b_sliver, b_in_place ? pr.b.rs : bs.nr, c_tile, pr.rs_c, pr.cs_c, nj, alpha,
-                 beta);
-          if (last && pr.has_epilogue) apply_epilogue(pr, ic + i, mi, jc + j, nj);
+          for (std::int64_t rt = r0; rt < r1; ++rt) tile(rt, ct);
+        }
+      } else {
+        // The A sliver stays in L1 while the packed B block streams from L2.
+        for (std::int64_t rt = r0; rt < r1; ++rt) {
+          for (std::int64_t ct = c0; ct < c1; ++ct) tile(rt, ct);
         }
       }
     };

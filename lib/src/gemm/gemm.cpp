@@ -1,5 +1,6 @@
 // The GEMM front end: argument checks, the cases with nothing to multiply, and the hand-off to the
 // driver with the active kernel set.
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -9,11 +10,25 @@
 namespace tessera {
 namespace {
 
-void require(bool ok, const char* what, const std::string& detail) {
-  if (!ok) throw std::invalid_argument(std::string("tessera::gemm: ") + what + detail);
+// The checks are a few compares; messages are built only for the call that fails, since a small
+// product takes about a microsecond.
+[[noreturn]] void fail(const std::string& what) { throw std::invalid_argument("tessera::gemm: " + what); }
+
+void require_size(std::int64_t v, const char* name) {
+  if (v < 0) fail(std::string(name) + " must be >= 0, got " + std::to_string(v));
 }
 
-std::string got(std::int64_t v) { return ", got " + std::to_string(v); }
+void require_ld(std::int64_t ld, std::int64_t width, const char* name, const char* width_name) {
+  const std::int64_t least = std::max<std::int64_t>(1, width);
+  if (ld < least) {
+    fail(std::string(name) + " must be >= max(1, " + width_name + ") = " + std::to_string(least) + ", got " +
+         std::to_string(ld));
+  }
+}
+
+void require_data(const float* p, const char* name) {
+  if (p == nullptr) fail(std::string(name) + " must not be null");
+}
 
 // C = beta·C (beta = 0 writes zeros, whatever C held), then the epilogue: what remains of the
 // product when alpha = 0 or k = 0.
@@ -30,26 +45,23 @@ void scale_c(std::int64_t m, std::int64_t n, float beta, float* c, std::int64_t 
 
 }  // namespace
 
-void gemm(Trans trans_a, Trans trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
-          std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc,
-          const Epilogue& epilogue) {
-  require(m >= 0, "m must be >= 0", got(m));
-  require(n >= 0, "n must be >= 0", got(n));
-  require(k >= 0, "k must be >= 0", got(k));
+void gemm(Trans trans_a, Trans trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+          const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
+          std::int64_t ldc, const Epilogue& epilogue) {
+  require_size(m, "m");
+  require_size(n, "n");
+  require_size(k, "k");
   const bool ta = trans_a == Trans::Yes, tb = trans_b == Trans::Yes;
-  // Stored widths: A is m×k (or k×m transposed), B is k×n (or n×k), C is m×n.
-  const std::int64_t a_width = ta ? m : k, b_width = tb ? k : n;
-  require(lda >= std::max<std::int64_t>(1, a_width), "lda must be >= max(1, ",
-          std::string(ta ? "m" : "k") + ")" + got(lda));
-  require(ldb >= std::max<std::int64_t>(1, b_width), "ldb must be >= max(1, ",
-          std::string(tb ? "k" : "n") + ")" + got(ldb));
-  require(ldc >= std::max<std::int64_t>(1, n), "ldc must be >= max(1, n)", got(ldc));
+  // Stored widths: A is m×k (k×m when transposed), B is k×n (n×k), C is m×n.
+  require_ld(lda, ta ? m : k, "lda", ta ? "m" : "k");
+  require_ld(ldb, tb ? k : n, "ldb", tb ? "k" : "n");
+  require_ld(ldc, n, "ldc", "n");
   if (m == 0 || n == 0) return;
-  require(c != nullptr, "c must not be null", "");
+  require_data(c, "c");
   const bool multiply = k > 0 && alpha != 0.0f;
   if (multiply) {
-    require(a != nullptr, "a must not be null", "");
-    require(b != nullptr, "b must not be null", "");
+    require_data(a, "a");
+    require_data(b, "b");
   }
 
   const detail::KernelSet& ks = detail::active_kernel_set();
@@ -62,8 +74,9 @@ void gemm(Trans trans_a, Trans trans_b, std::int64_t m, std::int64_t n, std::int
   detail::run_gemm(ks, m, n, k, alpha, av, bv, beta, c, ldc, epilogue);
 }
 
-void gemm(Trans trans_a, Trans trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
-          std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+void gemm(Trans trans_a, Trans trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+          const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
+          std::int64_t ldc) {
   gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Epilogue{});
 }
 

@@ -45,7 +45,8 @@ struct KernelSet {
   Isa isa;
   const char* name;  // e.g. "avx512_12x32"
   BlockSizes blocks;
-  std::array<MicroKernel, kMaxMr> kernel_for_rows;  // entry m-1 handles tiles of m rows
+  std::array<MicroKernel, kMaxMr> kernel_for_rows;         // entry m-1 handles tiles of m rows
+  std::array<MicroKernel, kMaxMr> packed_kernel_for_rows;  // the same, for a_step == MR, b_step == NR
   PackFn pack_a;
   PackFn pack_b;
   EpilogueFn epilogue;
