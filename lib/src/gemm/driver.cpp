@@ -5,6 +5,7 @@
 #include "gemm/driver.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -27,7 +28,13 @@ constexpr double kMinTaskFlops = 0.5e6;
 // Each packing task copies at least this many floats.
 constexpr std::int64_t kMinPackFloatsPerTask = 32 * 1024;
 
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+// A small product takes about a microsecond, and a 64-bit division up to ~90 cycles: the planning
+// below divides in 32 bits where the values allow, and by NR (a power of two) with a shift.
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
+  if (((a + b) >> 31) == 0) return static_cast<std::uint32_t>(a + b - 1) / static_cast<std::uint32_t>(b);
+  return (a + b - 1) / b;
+}
+std::int64_t nr_tiles(std::int64_t n, int nr) { return (n + nr - 1) >> std::countr_zero(static_cast<unsigned>(nr)); }
 
 // A grow-only, 64-byte-aligned float buffer.
 class AlignedFloats {
@@ -79,19 +86,24 @@ class PackBufferLease {
 thread_local std::size_t PackBufferLease::depth_ = 0;
 
 // Row-major register tiles waste lanes when n is narrow (an output layer of 10): computing
-// Cᵀ = Bᵀ·Aᵀ instead puts the long side along the vector lanes. Rows cost little to pad (each row
-// count has its own kernel) but lanes do, so compare m·⌈n⌉ with n·⌈m⌉ (⌈⌉: up to a multiple of NR);
-// swapping also makes C's stores strided, hence the margin. Shape-only: never depends on threads.
-bool should_swap(const BlockSizes& bs, std::int64_t m, std::int64_t n) {
-  const std::int64_t normal = m * ceil_div(n, bs.nr) * bs.nr;
-  const std::int64_t swapped = n * ceil_div(m, bs.nr) * bs.nr;
-  return swapped * 5 < normal * 4;
+// Cᵀ = Bᵀ·Aᵀ instead puts the long side along the vector lanes, but then C is written element by
+// element (its rows are the kernel's columns). A cost model in lane-FMAs decides: the compute counts
+// padded lanes only (rows cost nothing to pad: each row count has its own kernel), and each pass over
+// C (one per depth panel) costs about 4 lane-FMAs per element with vector stores, 48 with strided
+// scalar ones (measured on the MNIST layer shapes). Shape-only: never depends on the thread count.
+bool should_swap(const BlockSizes& bs, std::int64_t m, std::int64_t n, std::int64_t k) {
+  const std::int64_t c_passes = m * n * (k <= bs.kc ? 1 : ceil_div(k, bs.kc));
+  const std::int64_t normal = m * nr_tiles(n, bs.nr) * bs.nr * k + 4 * c_passes;
+  const std::int64_t swapped = n * nr_tiles(m, bs.nr) * bs.nr * k + 48 * c_passes;
+  return swapped < normal;
 }
 
 // Splits `count` items into `parts` contiguous ranges whose sizes differ by at most one.
 struct EvenSplit {
-  std::int64_t count, parts;
-  std::int64_t begin(std::int64_t i) const { return i * (count / parts) + std::min(i, count % parts); }
+  EvenSplit(std::int64_t count, std::int64_t n_parts)
+      : parts(n_parts), size(n_parts == 1 ? count : count / n_parts), rest(n_parts == 1 ? 0 : count % n_parts) {}
+  std::int64_t begin(std::int64_t i) const { return i * size + std::min(i, rest); }
+  std::int64_t parts, size, rest;
 };
 
 // One problem in the orientation the kernels see: C(i, j) at c[i*rs_c + j*cs_c].
@@ -119,8 +131,8 @@ struct TileGrid {
 TileGrid plan_tiles(const BlockSizes& bs, std::int64_t mm, std::int64_t nn, std::int64_t kc, int threads,
                     bool parallel) {
   const std::int64_t row_tiles = ceil_div(mm, bs.mr);
-  const std::int64_t col_tiles = ceil_div(nn, bs.nr);
-  const std::int64_t col_blocks = ceil_div(col_tiles, std::max(1, bs.nc_l2 / bs.nr));
+  const std::int64_t col_tiles = nr_tiles(nn, bs.nr);
+  const std::int64_t col_blocks = nn <= bs.nc_l2 ? 1 : ceil_div(col_tiles, std::max(1, bs.nc_l2 / bs.nr));
   std::int64_t row_groups = 1;
   if (parallel) {
     const double panel_flops = 2.0 * static_cast<double>(mm) * static_cast<double>(nn) * static_cast<double>(kc);
@@ -152,15 +164,15 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
   const KernelSet& ks = pr.ks;
   const BlockSizes& bs = ks.blocks;
   // Depth panels of equal size (784 = 2×392, not 384 + 384 + 16): fewer C passes, no tiny panel.
-  const std::int64_t panels = ceil_div(pr.k, bs.kc);
+  const std::int64_t panels = pr.k <= bs.kc ? 1 : ceil_div(pr.k, bs.kc);
   const EvenSplit depth{pr.k, panels};
-  const std::int64_t kc_max = ceil_div(pr.k, panels);
+  const std::int64_t kc_max = panels == 1 ? pr.k : ceil_div(pr.k, panels);
   const std::int64_t a_slivers = ceil_div(mm, bs.mr);
-  const std::int64_t b_slivers = ceil_div(nn, bs.nr);
+  const std::int64_t b_slivers = nr_tiles(nn, bs.nr);
   const bool direct_a = pr.a.rs == 1 && nn <= kDirectAMaxCols;
   const bool direct_b = pr.b.cs == 1 && mm <= kDirectBMaxRows;
   // Read in place, B still needs a packed copy of a partial last sliver: the kernel reads NR floats.
-  const std::int64_t b_first_packed = direct_b ? nn / bs.nr : 0;
+  const std::int64_t b_first_packed = direct_b ? nn >> std::countr_zero(static_cast<unsigned>(bs.nr)) : 0;
   float* packed_a = direct_a ? nullptr : buffers.a.get(a_slivers * bs.mr * kc_max);
   float* packed_b = buffers.b.get((b_slivers - b_first_packed) * bs.nr * kc_max);
   const TileGrid grid = plan_tiles(bs, mm, nn, kc_max, threads, parallel);
@@ -172,10 +184,12 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
     const bool last = p + 1 == panels;
 
     // Pack A (mm × kc, alpha folded in) and B (kc × nn) as groups of slivers, A's first.
-    const std::int64_t a_group = std::max<std::int64_t>(1, kMinPackFloatsPerTask / (bs.mr * kc));
-    const std::int64_t b_group = std::max<std::int64_t>(1, kMinPackFloatsPerTask / (bs.nr * kc));
-    const std::int64_t a_jobs = direct_a ? 0 : ceil_div(a_slivers, a_group);
-    const std::int64_t b_jobs = ceil_div(b_slivers - b_first_packed, b_group);
+    // Serially, one job packs all of A and one all of B.
+    const std::int64_t b_to_pack = b_slivers - b_first_packed;
+    const std::int64_t a_group = parallel ? std::max<std::int64_t>(1, kMinPackFloatsPerTask / (bs.mr * kc)) : a_slivers;
+    const std::int64_t b_group = parallel ? std::max<std::int64_t>(1, kMinPackFloatsPerTask / (bs.nr * kc)) : b_to_pack;
+    const std::int64_t a_jobs = direct_a ? 0 : parallel ? ceil_div(a_slivers, a_group) : 1;
+    const std::int64_t b_jobs = b_to_pack == 0 ? 0 : parallel ? ceil_div(b_to_pack, b_group) : 1;
     auto pack_job = [&](std::int64_t job) {
       if (job < a_jobs) {
         const std::int64_t s0 = job * a_group, s1 = std::min(a_slivers, s0 + a_group);
@@ -184,7 +198,7 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
                   packed_a + s0 * bs.mr * kc);
       } else {
         const std::int64_t s0 = (job - a_jobs) * b_group;
-        const std::int64_t s1 = std::min(b_slivers - b_first_packed, s0 + b_group);
+        const std::int64_t s1 = std::min(b_to_pack, s0 + b_group);
         const std::int64_t x0 = (b_first_packed + s0) * bs.nr;
         const std::int64_t extent = std::min(nn, (b_first_packed + s1) * bs.nr) - x0;
         ks.pack_b(pr.b.p + pc * pr.b.rs + (jc + x0) * pr.b.cs, pr.b.cs, pr.b.rs, extent, kc, 1.0f,
@@ -206,7 +220,8 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
     // L1 while the B block (nc_l2 columns) streams from L2.
     const float alpha = direct_a ? pr.alpha : 1.0f;
     auto compute_task = [&](std::int64_t task) {
-      const std::int64_t rg = task / grid.col_blocks.parts, cb = task % grid.col_blocks.parts;
+      const std::int64_t blocks = grid.col_blocks.parts;
+      const std::int64_t rg = blocks == 1 ? task : task / blocks, cb = blocks == 1 ? 0 : task % blocks;
       const std::int64_t r0 = grid.row_groups.begin(rg), r1 = grid.row_groups.begin(rg + 1);
       const std::int64_t c0 = grid.col_blocks.begin(cb), c1 = grid.col_blocks.begin(cb + 1);
       auto tile = [&](std::int64_t rt, std::int64_t ct) {
@@ -253,7 +268,7 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
 
 void run_gemm(const KernelSet& ks, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, MatrixView a,
               MatrixView b, float beta, float* c, std::int64_t ldc, const Epilogue& epilogue) {
-  const bool swapped = should_swap(ks.blocks, m, n);
+  const bool swapped = should_swap(ks.blocks, m, n, k);
   const bool has_epilogue = epilogue.bias != nullptr || epilogue.activation != Activation::Identity;
   // Swapped: Cᵀ (n×m) = op(B)ᵀ·op(A)ᵀ, with Cᵀ(i, j) = C(j, i) at c[i + j*ldc].
   const Problem pr = swapped ? Problem{ks,

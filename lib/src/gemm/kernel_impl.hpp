@@ -206,6 +206,22 @@ void pack_sliver_transposed(const float* __restrict s, std::int64_t rs_x, int w,
 template <class Arch, int W>
 void pack(const float* __restrict src, std::int64_t rs_x, std::int64_t cs_k, std::int64_t extent, std::int64_t kc,
           float alpha, float* __restrict dst) {
+  if (rs_x == 1) {
+    // Rows contiguous along x (B in NN): walk each source row once across all full slivers, so the
+    // reads stream (rows are often 4 KiB apart: one row at a time would miss the TLB per sliver).
+    const std::int64_t full = extent / W;
+    for (std::int64_t p = 0; p < kc; ++p) {
+      const float* sp = src + p * cs_k;
+      for (std::int64_t sl = 0; sl < full; ++sl) {
+        float* d = dst + sl * W * kc + p * W;
+        for (int x = 0; x < W; ++x) d[x] = alpha * sp[sl * W + x];
+      }
+    }
+    if (full * W == extent) return;
+    src += full * W;
+    extent -= full * W;
+    dst += full * W * kc;
+  }
   for (std::int64_t x0 = 0; x0 < extent; x0 += W) {
     const int w = static_cast<int>(extent - x0 < W ? extent - x0 : W);
     const float* s = src + x0 * rs_x;
@@ -284,6 +300,7 @@ void epilogue(float* c, std::int64_t ldc, std::int64_t rows, std::int64_t cols, 
 template <class Arch, int MR, int NR, int PrefetchSteps>
 KernelSet make_kernel_set(Isa isa, const char* name, BlockSizes blocks) {
   static_assert(MR <= kMaxMr);
+  static_assert((NR & (NR - 1)) == 0, "the driver divides by NR with shifts");
   return KernelSet{isa,
                    name,
                    blocks,
