@@ -38,6 +38,60 @@ template <class Arch>
 // Packed: both slivers packed (a_step == MR, b_step == NR), so the steps are constants and the
 // unrolled k loop needs one pointer update per operand per four steps instead of one per step: the
 // loop is close to the front end's 4 uops/cycle, and those adds are what it can spare.
+#if defined(__AVX512F__)
+// r[i] lane j -> r[j] lane i, for 16 rows of 16 floats.
+[[gnu::always_inline]] inline void transpose_16x16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  // Each 128-bit lane q of r[i] now holds column 4q + (i % 4) of rows 4(i/4) .. 4(i/4)+3.
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);       // lanes 0,2 of r[i], r[i+4]
+    t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);   // lanes 1,3
+    t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+    r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+    r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
+  }
+}
+
+// The swapped orientation writes Cᵀ: tile element (i, j) goes to c[i + j*cs_c], so each tile column
+// is M contiguous floats of one C row. Transpose the accumulators in registers and store those rows
+// with masked vector stores, instead of M·n scalar stores. Same arithmetic as the other paths.
+template <int M, int NV>
+[[gnu::always_inline]] inline void store_transposed_avx512(xsimd::batch<float, xsimd::avx512f> (&acc)[M][NV],
+                                                           float* c, std::int64_t cs_c, int n, float beta) {
+  static_assert(M <= 16);
+  const __mmask16 rows = static_cast<__mmask16>((1u << M) - 1u);
+  const __m512 vbeta = _mm512_set1_ps(beta);
+  for (int v = 0; v < NV; ++v) {
+    __m512 r[16];
+    for (int i = 0; i < 16; ++i) r[i] = _mm512_setzero_ps();
+    unroll<M>([&](auto i) { r[i] = acc[i][v]; });
+    transpose_16x16(r);
+    const int cols = n - v * 16 < 16 ? n - v * 16 : 16;
+    for (int j = 0; j < cols; ++j) {
+      float* cj = c + (v * 16 + j) * cs_c;
+      __m512 out = r[j];
+      if (beta != 0.0f) out = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(rows, cj), out);
+      _mm512_mask_storeu_ps(cj, rows, out);
+    }
+  }
+}
+#endif
+
 template <class Arch, int MR, int NR, int PrefetchSteps, int M, bool Packed>
 void micro_kernel(std::int64_t kc, const float* __restrict a, std::int64_t a_step_in, const float* __restrict b,
                   std::int64_t b_step_in, float* __restrict c, std::int64_t rs_c, std::int64_t cs_c, int n,
@@ -96,6 +150,14 @@ void micro_kernel(std::int64_t kc, const float* __restrict a, std::int64_t a_ste
     });
     return;
   }
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<Arch, xsimd::avx512f>) {
+    if (rs_c == 1) {
+      store_transposed_avx512<M, NV>(acc, c, cs_c, n, beta);
+      return;
+    }
+  }
+#endif
   // Partial or strided tile: go through one row of scratch so the arithmetic is the very same
   // vector operation as on a full tile.
   alignas(64) float row[NR];
