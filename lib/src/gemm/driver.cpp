@@ -86,15 +86,16 @@ class PackBufferLease {
 thread_local std::size_t PackBufferLease::depth_ = 0;
 
 // Row-major register tiles waste lanes when n is narrow (an output layer of 10): computing
-// Cᵀ = Bᵀ·Aᵀ instead puts the long side along the vector lanes, but then C is written element by
-// element (its rows are the kernel's columns). A cost model in lane-FMAs decides: the compute counts
-// padded lanes only (rows cost nothing to pad: each row count has its own kernel), and each pass over
-// C (one per depth panel) costs about 4 lane-FMAs per element with vector stores, 48 with strided
-// scalar ones (measured on the MNIST layer shapes). Shape-only: never depends on the thread count.
-bool should_swap(const BlockSizes& bs, std::int64_t m, std::int64_t n, std::int64_t k) {
+// Cᵀ = Bᵀ·Aᵀ instead puts the long side along the vector lanes, but then C's rows are the kernel's
+// columns and cost more to write. A cost model in lane-FMAs decides: the compute counts padded lanes
+// only (rows cost nothing to pad: each row count has its own kernel), and each pass over C (one per
+// depth panel) costs about 4 lane-FMAs per element row-major, swapped_store_cost swapped.
+// Shape-only: never depends on the thread count.
+bool should_swap(const KernelSet& ks, std::int64_t m, std::int64_t n, std::int64_t k) {
+  const BlockSizes& bs = ks.blocks;
   const std::int64_t c_passes = m * n * (k <= bs.kc ? 1 : ceil_div(k, bs.kc));
   const std::int64_t normal = m * nr_tiles(n, bs.nr) * bs.nr * k + 4 * c_passes;
-  const std::int64_t swapped = n * nr_tiles(m, bs.nr) * bs.nr * k + 48 * c_passes;
+  const std::int64_t swapped = n * nr_tiles(m, bs.nr) * bs.nr * k + ks.swapped_store_cost * c_passes;
   return swapped < normal;
 }
 
@@ -268,7 +269,7 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
 
 void run_gemm(const KernelSet& ks, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, MatrixView a,
               MatrixView b, float beta, float* c, std::int64_t ldc, const Epilogue& epilogue) {
-  const bool swapped = should_swap(ks.blocks, m, n, k);
+  const bool swapped = should_swap(ks, m, n, k);
   const bool has_epilogue = epilogue.bias != nullptr || epilogue.activation != Activation::Identity;
   // Swapped: Cᵀ (n×m) = op(B)ᵀ·op(A)ᵀ, with Cᵀ(i, j) = C(j, i) at c[i + j*ldc].
   const Problem pr = swapped ? Problem{ks,

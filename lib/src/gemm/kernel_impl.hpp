@@ -360,12 +360,13 @@ void epilogue(float* c, std::int64_t ldc, std::int64_t rows, std::int64_t cols, 
 
 // PrefetchSteps: how many k-steps ahead the kernel prefetches the B stream (measured per ISA).
 template <class Arch, int MR, int NR, int PrefetchSteps>
-KernelSet make_kernel_set(Isa isa, const char* name, BlockSizes blocks) {
+KernelSet make_kernel_set(Isa isa, const char* name, BlockSizes blocks, int swapped_store_cost) {
   static_assert(MR <= kMaxMr);
   static_assert((NR & (NR - 1)) == 0, "the driver divides by NR with shifts");
   return KernelSet{isa,
                    name,
                    blocks,
+                   swapped_store_cost,
                    kernel_table<Arch, MR, NR, PrefetchSteps, false>(std::make_integer_sequence<int, MR>{}),
                    kernel_table<Arch, MR, NR, PrefetchSteps, true>(std::make_integer_sequence<int, MR>{}),
                    &pack<Arch, MR>,

@@ -45,6 +45,10 @@ struct KernelSet {
   Isa isa;
   const char* name;  // e.g. "avx512_12x32"
   BlockSizes blocks;
+  // Cost of writing one C element of a swapped (Cᵀ) tile, in lane-FMAs (a row-major store costs about
+  // 4): AVX-512 transposes in registers, the other ISAs store element by element. Measured on the
+  // MNIST layer shapes; used by the driver to decide when to swap.
+  int swapped_store_cost;
   std::array<MicroKernel, kMaxMr> kernel_for_rows;         // entry m-1 handles tiles of m rows
   std::array<MicroKernel, kMaxMr> packed_kernel_for_rows;  // the same, for a_step == MR, b_step == NR
   PackFn pack_a;
