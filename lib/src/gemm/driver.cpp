@@ -170,7 +170,10 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
   const std::int64_t kc_max = panels == 1 ? pr.k : ceil_div(pr.k, panels);
   const std::int64_t a_slivers = ceil_div(mm, bs.mr);
   const std::int64_t b_slivers = nr_tiles(nn, bs.nr);
-  const bool direct_a = pr.a.rs == 1 && nn <= kDirectAMaxCols;
+  // A in place: column-contiguous (A(i, k) at a[i + k*cs]) or row-contiguous (a[i*rs + k]).
+  const bool direct_a_cols = pr.a.rs == 1 && nn <= kDirectAMaxCols;
+  const bool direct_a_rows = !direct_a_cols && pr.a.cs == 1 && nn <= kDirectAMaxCols;
+  const bool direct_a = direct_a_cols || direct_a_rows;
   const bool direct_b = pr.b.cs == 1 && mm <= kDirectBMaxRows;
   // Read in place, B still needs a packed copy of a partial last sliver: the kernel reads NR floats.
   const std::int64_t b_first_packed = direct_b ? nn >> std::countr_zero(static_cast<unsigned>(bs.nr)) : 0;
@@ -230,13 +233,17 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
         const int mi = static_cast<int>(std::min<std::int64_t>(bs.mr, mm - i));
         const int nj = static_cast<int>(std::min<std::int64_t>(bs.nr, nn - j));
         const bool b_in_place = ct < b_first_packed;
-        const float* a_sliver = direct_a ? pr.a.p + (ic + i) + pc * pr.a.cs : packed_a + rt * bs.mr * kc;
+        const float* a_sliver =
+            direct_a ? pr.a.p + (ic + i) * pr.a.rs + pc * pr.a.cs : packed_a + rt * bs.mr * kc;
         const float* b_sliver =
             b_in_place ? pr.b.p + pc * pr.b.rs + (jc + j) : packed_b + (ct - b_first_packed) * bs.nr * kc;
         const auto rows = static_cast<std::size_t>(mi - 1);
-        const MicroKernel kernel =
-            direct_a || b_in_place ? ks.kernel_for_rows[rows] : ks.packed_kernel_for_rows[rows];
-        kernel(kc, a_sliver, direct_a ? pr.a.cs : bs.mr, b_sliver, b_in_place ? pr.b.rs : bs.nr,
+        const Operands mode = direct_a_rows              ? Operands::ARows
+                              : direct_a_cols || b_in_place ? Operands::Stepped
+                                                            : Operands::Packed;
+        const MicroKernel kernel = ks.kernels[static_cast<std::size_t>(mode)][rows];
+        kernel(kc, a_sliver, direct_a_rows ? pr.a.rs : direct_a_cols ? pr.a.cs : bs.mr, b_sliver,
+               b_in_place ? pr.b.rs : bs.nr,
                pr.c + (ic + i) * pr.rs_c + (jc + j) * pr.cs_c, pr.rs_c, pr.cs_c, nj, alpha, beta);
         if (last && pr.has_epilogue) apply_epilogue(pr, ic + i, mi, jc + j, nj);
       };

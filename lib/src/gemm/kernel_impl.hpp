@@ -92,12 +92,15 @@ template <int M, int NV>
 }
 #endif
 
-template <class Arch, int MR, int NR, int PrefetchSteps, int M, bool Packed>
+template <class Arch, int MR, int NR, int PrefetchSteps, int M, Operands Mode>
 void micro_kernel(std::int64_t kc, const float* __restrict a, std::int64_t a_step_in, const float* __restrict b,
                   std::int64_t b_step_in, float* __restrict c, std::int64_t rs_c, std::int64_t cs_c, int n,
                   float alpha, float beta) {
-  const std::int64_t a_step = Packed ? MR : a_step_in;
-  const std::int64_t b_step = Packed ? NR : b_step_in;
+  constexpr bool packed = Mode == Operands::Packed, a_rows = Mode == Operands::ARows;
+  const std::int64_t a_step = packed ? MR : a_rows ? 1 : a_step_in;
+  const std::int64_t b_step = packed ? NR : b_step_in;
+  // ARows: row r of the sliver starts a_step_in floats after row r-1 (rows are k-contiguous).
+  [[maybe_unused]] const std::int64_t a_row = a_step_in;
   using V = Vec<Arch>;
   constexpr int L = static_cast<int>(V::size);
   constexpr int NV = NR / L;
@@ -125,7 +128,7 @@ void micro_kernel(std::int64_t kc, const float* __restrict a, std::int64_t a_ste
     V bv[NV];
     unroll<NV>([&](auto v) { bv[v] = V::load_unaligned(b + v * L); });
     unroll<M>([&](auto r) {
-      const V ar(a[r]);
+      const V ar(a_rows ? a[r * a_row] : a[r]);
       unroll<NV>([&](auto v) { acc[r][v] = madd<Arch>(ar, bv[v], acc[r][v]); });
     });
     a += a_step;
@@ -175,10 +178,10 @@ void micro_kernel(std::int64_t kc, const float* __restrict a, std::int64_t a_ste
   });
 }
 
-template <class Arch, int MR, int NR, int PrefetchSteps, bool Packed, int... M>
+template <class Arch, int MR, int NR, int PrefetchSteps, Operands Mode, int... M>
 constexpr std::array<MicroKernel, kMaxMr> kernel_table(std::integer_sequence<int, M...>) {
   std::array<MicroKernel, kMaxMr> table{};
-  ((table[M] = &micro_kernel<Arch, MR, NR, PrefetchSteps, M + 1, Packed>), ...);
+  ((table[M] = &micro_kernel<Arch, MR, NR, PrefetchSteps, M + 1, Mode>), ...);
   return table;
 }
 
@@ -367,8 +370,9 @@ KernelSet make_kernel_set(Isa isa, const char* name, BlockSizes blocks, int swap
                    name,
                    blocks,
                    swapped_store_cost,
-                   kernel_table<Arch, MR, NR, PrefetchSteps, false>(std::make_integer_sequence<int, MR>{}),
-                   kernel_table<Arch, MR, NR, PrefetchSteps, true>(std::make_integer_sequence<int, MR>{}),
+                   {kernel_table<Arch, MR, NR, PrefetchSteps, Operands::Packed>(std::make_integer_sequence<int, MR>{}),
+                    kernel_table<Arch, MR, NR, PrefetchSteps, Operands::Stepped>(std::make_integer_sequence<int, MR>{}),
+                    kernel_table<Arch, MR, NR, PrefetchSteps, Operands::ARows>(std::make_integer_sequence<int, MR>{})},
                    &pack<Arch, MR>,
                    &pack<Arch, NR>,
                    &epilogue<Arch>};

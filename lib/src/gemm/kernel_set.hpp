@@ -12,8 +12,7 @@ namespace tessera::detail {
 inline constexpr int kMaxMr = 16;
 
 // C_tile[m×n] = beta·C_tile + alpha·A_sliver·B_sliver, summed over kc steps in order k = 0, 1, ...
-//   a: element (i, k) at a[k*a_step + i]: a packed sliver (a_step = MR, alpha already applied and
-//      passed as 1) or, for column-contiguous A, the source itself;
+//   a: the A sliver (m rows × kc), laid out as the Operands mode says;
 //   b: row k at b + k*b_step, NR floats: a packed sliver (b_step = NR) or a row-major source;
 //   c: element (i, j) at c[i*rs_c + j*cs_c]; m <= MR is fixed by which table entry is called, n <= NR
 //      (B must still hold NR readable floats per row).
@@ -21,6 +20,15 @@ inline constexpr int kMaxMr = 16;
 using MicroKernel = void (*)(std::int64_t kc, const float* a, std::int64_t a_step, const float* b,
                              std::int64_t b_step, float* c, std::int64_t rs_c, std::int64_t cs_c, int n, float alpha,
                              float beta);
+
+// Where the kernel reads its operands. Packing pays only when a sliver is reused often; otherwise the
+// kernel reads the caller's matrices in place.
+enum class Operands {
+  Packed,   // both packed: A(i, k) at a[k*MR + i] (alpha applied, passed as 1), b_step = NR
+  Stepped,  // A(i, k) at a[k*a_step + i] (packed, or a column-contiguous source); any b_step
+  ARows,    // A(i, k) at a[i*a_step + k]: a row-major source read in place; any b_step
+};
+inline constexpr int kOperandModes = 3;
 
 // Packs a block of `extent` × kc elements, element (x, p) at src[x*rs_x + p*cs_k], into slivers of W
 // (MR for A, NR for B) along x: sliver s holds kc groups of W floats, zero-padded past `extent`.
@@ -49,8 +57,8 @@ struct KernelSet {
   // 4): AVX-512 transposes in registers, the other ISAs store element by element. Measured on the
   // MNIST layer shapes; used by the driver to decide when to swap.
   int swapped_store_cost;
-  std::array<MicroKernel, kMaxMr> kernel_for_rows;         // entry m-1 handles tiles of m rows
-  std::array<MicroKernel, kMaxMr> packed_kernel_for_rows;  // the same, for a_step == MR, b_step == NR
+  // kernels[mode][m-1] handles tiles of m rows with operands laid out as Operands(mode) says.
+  std::array<std::array<MicroKernel, kMaxMr>, kOperandModes> kernels;
   PackFn pack_a;
   PackFn pack_b;
   EpilogueFn epilogue;
