@@ -6,10 +6,12 @@
 #include <boost/test/unit_test.hpp>
 
 #include <tbb/task_arena.h>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -18,6 +20,21 @@
 #include "support/gemm_reference.hpp"
 #include "tessera/gemm.hpp"
 #include "tessera/threading.hpp"
+
+// Counts heap allocations while g_counting is set, to check that gemm allocates nothing once warm.
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<long> g_allocations{0};
+}  // namespace
+
+// Out of line, so GCC does not pair inlined malloc/free against new/delete (-Wmismatched-new-delete).
+[[gnu::noinline]] void* operator new(std::size_t size) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace tessera {
 // Lets Boost.Test name the ISA of each data-driven case.
@@ -313,6 +330,27 @@ BOOST_DATA_TEST_CASE(bitwise_identical_across_thread_counts, bdata::make(support
       BOOST_TEST((std::memcmp(c.data.data(), serial.data.data(), c.data.size() * sizeof(float)) == 0),
                  "threads=" << threads << " differs from 1 thread; " << describe(cs));
     }
+  }
+}
+
+// Packing buffers are per thread and reused: once a shape has run, running it again (serially or
+// on all threads, with the epilogue) allocates nothing.
+BOOST_DATA_TEST_CASE(steady_state_allocates_nothing, bdata::make(supported_isas()), isa) {
+  IsaScope scope(isa);
+  std::mt19937_64 rng(17);
+  for (const Case& cs : {Case{Trans::No, Trans::No, 128, 512, 784, 1.0f, 0.0f, 0},
+                         Case{Trans::Yes, Trans::No, 784, 100, 128, 1.0f, 1.0f, 0},
+                         Case{Trans::No, Trans::Yes, 256, 10, 50, 1.0f, 0.0f, 0}}) {
+    const Operands o = make_operands(cs, rng);
+    Matrix bias(1, cs.n);
+    Matrix c = o.c;
+    const Epilogue ep{bias.data.data(), Activation::Sigmoid};
+    for (int warm = 0; warm < 3; ++warm) call_gemm(cs, o, c, ep);
+    g_allocations = 0;
+    g_counting = true;
+    for (int run = 0; run < 5; ++run) call_gemm(cs, o, c, ep);
+    g_counting = false;
+    BOOST_TEST(g_allocations.load() == 0, describe(cs));
   }
 }
 
