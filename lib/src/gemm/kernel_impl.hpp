@@ -107,8 +107,8 @@ void micro_kernel(std::int64_t kc, const float* __restrict a, std::int64_t a_ste
   static_assert(NR % L == 0 && M <= MR);
 
   // The C tile is needed only after the k loop: ask for it now so its lines (rows ldc apart, often
-  // conflicting in L1) arrive in L2 while the FMAs run.
-  if (cs_c == 1) {
+  // conflicting in L1) arrive in L2 while the FMAs run. A short loop would not hide the latency.
+  if (cs_c == 1 && kc >= 64) {
     unroll<M>([&](auto r) {
       __builtin_prefetch(c + r * rs_c, 1, 2);
       __builtin_prefetch(c + r * rs_c + NR - 1, 1, 2);
@@ -157,6 +157,20 @@ void micro_kernel(std::int64_t kc, const float* __restrict a, std::int64_t a_ste
   if constexpr (std::is_same_v<Arch, xsimd::avx512f>) {
     if (rs_c == 1) {
       store_transposed_avx512<M, NV>(acc, c, cs_c, n, beta);
+      return;
+    }
+    if (cs_c == 1) {
+      // A partial row-major tile: masked stores, lanes past n untouched.
+      unroll<NV>([&](auto v) {
+        const int lanes = n - v * L;
+        const auto mask = static_cast<__mmask16>(lanes >= L ? 0xFFFF : lanes <= 0 ? 0 : (1u << lanes) - 1u);
+        unroll<M>([&](auto r) {
+          float* cp = c + r * rs_c + v * L;
+          __m512 out = acc[r][v];
+          if (beta != 0.0f) out = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mask, cp), out);
+          _mm512_mask_storeu_ps(cp, mask, out);
+        });
+      });
       return;
     }
   }
