@@ -174,7 +174,9 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
   const bool direct_a_cols = pr.a.rs == 1 && nn <= kDirectAMaxCols;
   const bool direct_a_rows = !direct_a_cols && pr.a.cs == 1 && nn <= kDirectAMaxCols;
   const bool direct_a = direct_a_cols || direct_a_rows;
-  const bool direct_b = pr.b.cs == 1 && mm <= kDirectBMaxRows;
+  // In place, B's rows must not alias in the caches: rows a multiple of 2 KiB apart (ldb = 512,
+  // 1024, ...) land in two L1 sets and evict each other, so such B is packed whatever its size.
+  const bool direct_b = pr.b.cs == 1 && mm <= kDirectBMaxRows && (pr.b.rs * 4) % 2048 != 0;
   // Read in place, B still needs a packed copy of a partial last sliver: the kernel reads NR floats.
   const std::int64_t b_first_packed = direct_b ? nn >> std::countr_zero(static_cast<unsigned>(bs.nr)) : 0;
   float* packed_a = direct_a ? nullptr : buffers.a.get(a_slivers * bs.mr * kc_max);
