@@ -129,17 +129,23 @@ struct TileGrid {
   std::int64_t tasks() const { return row_groups.parts * col_blocks.parts; }
 };
 
+// whole_columns: every task takes all tile rows of its columns (B packed by the kernels on first use
+// must have one owner), so parallelism comes from more, narrower column blocks.
 TileGrid plan_tiles(const BlockSizes& bs, std::int64_t mm, std::int64_t nn, std::int64_t kc, int threads,
-                    bool parallel) {
+                    bool parallel, bool whole_columns) {
   const std::int64_t row_tiles = ceil_div(mm, bs.mr);
   const std::int64_t col_tiles = nr_tiles(nn, bs.nr);
-  const std::int64_t col_blocks = nn <= bs.nc_l2 ? 1 : ceil_div(col_tiles, std::max(1, bs.nc_l2 / bs.nr));
+  std::int64_t col_blocks = nn <= bs.nc_l2 ? 1 : ceil_div(col_tiles, std::max(1, bs.nc_l2 / bs.nr));
   std::int64_t row_groups = 1;
   if (parallel) {
     const double panel_flops = 2.0 * static_cast<double>(mm) * static_cast<double>(nn) * static_cast<double>(kc);
     const auto by_work = static_cast<std::int64_t>(panel_flops / kMinTaskFlops);
     const std::int64_t wanted = std::max<std::int64_t>(1, std::min<std::int64_t>(4LL * threads, by_work));
-    row_groups = std::clamp<std::int64_t>(ceil_div(wanted, col_blocks), 1, row_tiles);
+    if (whole_columns) {
+      col_blocks = std::clamp<std::int64_t>(wanted, col_blocks, col_tiles);
+    } else {
+      row_groups = std::clamp<std::int64_t>(ceil_div(wanted, col_blocks), 1, row_tiles);
+    }
   }
   return TileGrid{row_tiles, col_tiles, EvenSplit{row_tiles, row_groups}, EvenSplit{col_tiles, col_blocks}};
 }
@@ -177,11 +183,16 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
   // In place, B's rows must not alias in the caches: rows a multiple of 2 KiB apart (ldb = 512,
   // 1024, ...) land in two L1 sets and evict each other, so such B is packed whatever its size.
   const bool direct_b = pr.b.cs == 1 && mm <= kDirectBMaxRows && (pr.b.rs * 4) % 2048 != 0;
-  // Read in place, B still needs a packed copy of a partial last sliver: the kernel reads NR floats.
-  const std::int64_t b_first_packed = direct_b ? nn >> std::countr_zero(static_cast<unsigned>(bs.nr)) : 0;
+  // Otherwise a row-major B is packed by the kernels of the first tile row, as they read it
+  // (Operands::PackB): the copy costs no separate pass.
+  const bool fuse_b = !direct_b && !direct_a && pr.b.cs == 1 && mm > bs.mr;
+  // Full B slivers read in place or packed by the kernels; a partial last sliver is always packed
+  // beforehand, since the kernel reads NR floats per row.
+  const std::int64_t b_full = nn >> std::countr_zero(static_cast<unsigned>(bs.nr));
+  const std::int64_t b_first_packed = direct_b || fuse_b ? b_full : 0;
   float* packed_a = direct_a ? nullptr : buffers.a.get(a_slivers * bs.mr * kc_max);
-  float* packed_b = buffers.b.get((b_slivers - b_first_packed) * bs.nr * kc_max);
-  const TileGrid grid = plan_tiles(bs, mm, nn, kc_max, threads, parallel);
+  float* packed_b = buffers.b.get(b_slivers * bs.nr * kc_max);
+  const TileGrid grid = plan_tiles(bs, mm, nn, kc_max, threads, parallel, fuse_b);
 
   for (std::int64_t p = 0; p < panels; ++p) {
     const std::int64_t pc = depth.begin(p);
@@ -208,7 +219,7 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
         const std::int64_t x0 = (b_first_packed + s0) * bs.nr;
         const std::int64_t extent = std::min(nn, (b_first_packed + s1) * bs.nr) - x0;
         ks.pack_b(pr.b.p + pc * pr.b.rs + (jc + x0) * pr.b.cs, pr.b.cs, pr.b.rs, extent, kc, 1.0f,
-                  packed_b + s0 * bs.nr * kc);
+                  packed_b + (b_first_packed + s0) * bs.nr * kc);
       }
     };
     if (parallel && a_jobs + b_jobs > 1) {
@@ -234,19 +245,21 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
         const std::int64_t i = rt * bs.mr, j = ct * bs.nr;
         const int mi = static_cast<int>(std::min<std::int64_t>(bs.mr, mm - i));
         const int nj = static_cast<int>(std::min<std::int64_t>(bs.nr, nn - j));
-        const bool b_in_place = ct < b_first_packed;
+        // B from the source: read in place, or packed on this first use (the task's first tile row).
+        const bool b_source = ct < b_first_packed && (direct_b || rt == r0);
         const float* a_sliver =
             direct_a ? pr.a.p + (ic + i) * pr.a.rs + pc * pr.a.cs : packed_a + rt * bs.mr * kc;
-        const float* b_sliver =
-            b_in_place ? pr.b.p + pc * pr.b.rs + (jc + j) : packed_b + (ct - b_first_packed) * bs.nr * kc;
+        float* b_packed = packed_b + ct * bs.nr * kc;
+        const float* b_sliver = b_source ? pr.b.p + pc * pr.b.rs + (jc + j) : b_packed;
         const auto rows = static_cast<std::size_t>(mi - 1);
-        const Operands mode = direct_a_rows              ? Operands::ARows
-                              : direct_a_cols || b_in_place ? Operands::Stepped
-                                                            : Operands::Packed;
+        const Operands mode = direct_a_rows                   ? Operands::ARows
+                              : direct_a_cols || direct_b       ? Operands::Stepped
+                              : b_source                        ? Operands::PackB
+                                                                : Operands::Packed;
         const MicroKernel kernel = ks.kernels[static_cast<std::size_t>(mode)][rows];
         kernel(kc, a_sliver, direct_a_rows ? pr.a.rs : direct_a_cols ? pr.a.cs : bs.mr, b_sliver,
-               b_in_place ? pr.b.rs : bs.nr,
-               pr.c + (ic + i) * pr.rs_c + (jc + j) * pr.cs_c, pr.rs_c, pr.cs_c, nj, alpha, beta);
+               b_source ? pr.b.rs : bs.nr, b_packed, pr.c + (ic + i) * pr.rs_c + (jc + j) * pr.cs_c, pr.rs_c,
+               pr.cs_c, nj, alpha, beta);
         if (last && pr.has_epilogue) apply_epilogue(pr, ic + i, mi, jc + j, nj);
       };
       if (direct_b) {

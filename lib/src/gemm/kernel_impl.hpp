@@ -35,9 +35,6 @@ template <class Arch>
   return xsimd::fma(x, y, z);
 }
 
-// Packed: both slivers packed (a_step == MR, b_step == NR), so the steps are constants and the
-// unrolled k loop needs one pointer update per operand per four steps instead of one per step: the
-// loop is close to the front end's 4 uops/cycle, and those adds are what it can spare.
 #if defined(__AVX512F__)
 // r[i] lane j -> r[j] lane i, for 16 rows of 16 floats.
 [[gnu::always_inline]] inline void transpose_16x16(__m512 r[16]) {
@@ -92,12 +89,16 @@ template <int M, int NV>
 }
 #endif
 
+// The k loop is close to the front end's 4 uops/cycle: where a step is a constant (packed slivers),
+// the unrolled loop needs one pointer update per operand per four steps, and those adds are what it
+// can spare. One instantiation per row count M and operand layout.
 template <class Arch, int MR, int NR, int PrefetchSteps, int M, Operands Mode>
 void micro_kernel(std::int64_t kc, const float* __restrict a, std::int64_t a_step_in, const float* __restrict b,
-                  std::int64_t b_step_in, float* __restrict c, std::int64_t rs_c, std::int64_t cs_c, int n,
-                  float alpha, float beta) {
+                  std::int64_t b_step_in, float* __restrict b_pack, float* __restrict c, std::int64_t rs_c,
+                  std::int64_t cs_c, int n, float alpha, float beta) {
   constexpr bool packed = Mode == Operands::Packed, a_rows = Mode == Operands::ARows;
-  const std::int64_t a_step = packed ? MR : a_rows ? 1 : a_step_in;
+  constexpr bool pack_b = Mode == Operands::PackB;
+  const std::int64_t a_step = packed || pack_b ? MR : a_rows ? 1 : a_step_in;
   const std::int64_t b_step = packed ? NR : b_step_in;
   // ARows: row r of the sliver starts a_step_in floats after row r-1 (rows are k-contiguous).
   [[maybe_unused]] const std::int64_t a_row = a_step_in;
@@ -127,6 +128,11 @@ void micro_kernel(std::int64_t kc, const float* __restrict a, std::int64_t a_ste
         [&](auto line) { __builtin_prefetch(b + PrefetchSteps * b_step + line * 16, 0, 3); });
     V bv[NV];
     unroll<NV>([&](auto v) { bv[v] = V::load_unaligned(b + v * L); });
+    if constexpr (pack_b) {
+      // The store port is idle in this loop: packing B here costs nothing the FMAs would notice.
+      unroll<NV>([&](auto v) { bv[v].store_aligned(b_pack + v * L); });
+      b_pack += NR;
+    }
     unroll<M>([&](auto r) {
       const V ar(a_rows ? a[r * a_row] : a[r]);
       unroll<NV>([&](auto v) { acc[r][v] = madd<Arch>(ar, bv[v], acc[r][v]); });
@@ -386,7 +392,8 @@ KernelSet make_kernel_set(Isa isa, const char* name, BlockSizes blocks, int swap
                    swapped_store_cost,
                    {kernel_table<Arch, MR, NR, PrefetchSteps, Operands::Packed>(std::make_integer_sequence<int, MR>{}),
                     kernel_table<Arch, MR, NR, PrefetchSteps, Operands::Stepped>(std::make_integer_sequence<int, MR>{}),
-                    kernel_table<Arch, MR, NR, PrefetchSteps, Operands::ARows>(std::make_integer_sequence<int, MR>{})},
+                    kernel_table<Arch, MR, NR, PrefetchSteps, Operands::ARows>(std::make_integer_sequence<int, MR>{}),
+                    kernel_table<Arch, MR, NR, PrefetchSteps, Operands::PackB>(std::make_integer_sequence<int, MR>{})},
                    &pack<Arch, MR>,
                    &pack<Arch, NR>,
                    &epilogue<Arch>};

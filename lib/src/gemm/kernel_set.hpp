@@ -14,12 +14,13 @@ inline constexpr int kMaxMr = 16;
 // C_tile[m×n] = beta·C_tile + alpha·A_sliver·B_sliver, summed over kc steps in order k = 0, 1, ...
 //   a: the A sliver (m rows × kc), laid out as the Operands mode says;
 //   b: row k at b + k*b_step, NR floats: a packed sliver (b_step = NR) or a row-major source;
+//   b_pack: for Operands::PackB, where the kernel writes the packed B sliver as it reads it;
 //   c: element (i, j) at c[i*rs_c + j*cs_c]; m <= MR is fixed by which table entry is called, n <= NR
 //      (B must still hold NR readable floats per row).
 // beta == 0 writes C without reading it.
 using MicroKernel = void (*)(std::int64_t kc, const float* a, std::int64_t a_step, const float* b,
-                             std::int64_t b_step, float* c, std::int64_t rs_c, std::int64_t cs_c, int n, float alpha,
-                             float beta);
+                             std::int64_t b_step, float* b_pack, float* c, std::int64_t rs_c, std::int64_t cs_c,
+                             int n, float alpha, float beta);
 
 // Where the kernel reads its operands. Packing pays only when a sliver is reused often; otherwise the
 // kernel reads the caller's matrices in place.
@@ -27,8 +28,9 @@ enum class Operands {
   Packed,   // both packed: A(i, k) at a[k*MR + i] (alpha applied, passed as 1), b_step = NR
   Stepped,  // A(i, k) at a[k*a_step + i] (packed, or a column-contiguous source); any b_step
   ARows,    // A(i, k) at a[i*a_step + k]: a row-major source read in place; any b_step
+  PackB,    // A packed as in Packed; B read from a row-major source and written packed to b_pack
 };
-inline constexpr int kOperandModes = 3;
+inline constexpr int kOperandModes = 4;
 
 // Packs a block of `extent` × kc elements, element (x, p) at src[x*rs_x + p*cs_k], into slivers of W
 // (MR for A, NR for B) along x: sliver s holds kc groups of W floats, zero-padded past `extent`.
