@@ -184,8 +184,12 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
   // 1024, ...) land in two L1 sets and evict each other, so such B is packed whatever its size.
   const bool direct_b = pr.b.cs == 1 && mm <= kDirectBMaxRows && (pr.b.rs * 4) % 2048 != 0;
   // Otherwise a row-major B is packed by the kernels of the first tile row, as they read it
-  // (Operands::PackB): the copy costs no separate pass.
-  const bool fuse_b = !direct_b && !direct_a && pr.b.cs == 1 && mm > bs.mr;
+  // (Operands::PackB): the copy costs no separate pass. Each task must then own whole columns, so
+  // in parallel this needs enough column tiles for every task to get two, and an A panel small
+  // enough (half an L2) for every task to stream it again.
+  const std::int64_t col_tiles = nr_tiles(nn, bs.nr);
+  const bool columns_for_all = col_tiles >= 8LL * threads && mm * kc_max * 4 <= 512 * 1024;
+  const bool fuse_b = !direct_b && !direct_a && pr.b.cs == 1 && mm > bs.mr && (!parallel || columns_for_all);
   // Full B slivers read in place or packed by the kernels; a partial last sliver is always packed
   // beforehand, since the kernel reads NR floats per row.
   const std::int64_t b_full = nn >> std::countr_zero(static_cast<unsigned>(bs.nr));
