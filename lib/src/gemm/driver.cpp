@@ -131,8 +131,8 @@ struct TileGrid {
 
 // whole_columns: every task takes all tile rows of its columns (B packed by the kernels on first use
 // must have one owner), so parallelism comes from more, narrower column blocks.
-TileGrid plan_tiles(const BlockSizes& bs, std::int64_t mm, std::int64_t nn, std::int64_t kc, int threads,
-                    bool parallel, bool whole_columns) {
+TileGrid plan_tiles(const BlockSizes& bs, std::int64_t mm, std::int64_t nn, std::int64_t kc, int threads, bool parallel,
+                    bool whole_columns) {
   const std::int64_t row_tiles = ceil_div(mm, bs.mr);
   const std::int64_t col_tiles = nr_tiles(nn, bs.nr);
   std::int64_t col_blocks = nn <= bs.nc_l2 ? 1 : ceil_div(col_tiles, std::max(1, bs.nc_l2 / bs.nr));
@@ -251,18 +251,20 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
         const int nj = static_cast<int>(std::min<std::int64_t>(bs.nr, nn - j));
         // B from the source: read in place, or packed on this first use (the task's first tile row).
         const bool b_source = ct < b_first_packed && (direct_b || rt == r0);
-        const float* a_sliver =
-            direct_a ? pr.a.p + (ic + i) * pr.a.rs + pc * pr.a.cs : packed_a + rt * bs.mr * kc;
+        const float* a_sliver = direct_a ? pr.a.p + (ic + i) * pr.a.rs + pc * pr.a.cs : packed_a + rt * bs.mr * kc;
         float* b_packed = packed_b + ct * bs.nr * kc;
         const float* b_sliver = b_source ? pr.b.p + pc * pr.b.rs + (jc + j) : b_packed;
         const auto rows = static_cast<std::size_t>(mi - 1);
-        const Operands mode = direct_a_rows                   ? Operands::ARows
-                              : direct_a_cols || direct_b       ? Operands::Stepped
-                              : b_source                        ? Operands::PackB
-                                                                : Operands::Packed;
+        const Operands mode = direct_a_rows               ? Operands::ARows
+                              : direct_a_cols || direct_b ? Operands::Stepped
+                              : b_source                  ? Operands::PackB
+                                                          : Operands::Packed;
         const MicroKernel kernel = ks.kernels[static_cast<std::size_t>(mode)][rows];
-        kernel(kc, a_sliver, direct_a_rows ? pr.a.rs : direct_a_cols ? pr.a.cs : bs.mr, b_sliver,
-               b_source ? pr.b.rs : bs.nr, b_packed, pr.c + (ic + i) * pr.rs_c + (jc + j) * pr.cs_c, pr.rs_c,
+        kernel(kc, a_sliver,
+               direct_a_rows   ? pr.a.rs
+               : direct_a_cols ? pr.a.cs
+                               : bs.mr,
+               b_sliver, b_source ? pr.b.rs : bs.nr, b_packed, pr.c + (ic + i) * pr.rs_c + (jc + j) * pr.cs_c, pr.rs_c,
                pr.cs_c, nj, alpha, beta);
         if (last && pr.has_epilogue) apply_epilogue(pr, ic + i, mi, jc + j, nj);
       };

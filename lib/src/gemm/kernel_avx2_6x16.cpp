@@ -8,8 +8,8 @@ namespace tessera::detail {
 //  - nc_l2 160: a packed B block of 256×160 floats (160 KiB) stays in the 256 KiB L2.
 //  - mc_l3 / nc_l3: packed panels bounded to 3072×256 and 256×4096 floats.
 const KernelSet& kernel_set_avx2() {
-  static const KernelSet set =
-      make_kernel_set<xsimd::fma3<xsimd::avx2>, 6, 16, 16>(Isa::Avx2, "avx2_6x16", BlockSizes{6, 16, 256, 160, 3072, 4096}, 48);
+  static const KernelSet set = make_kernel_set<xsimd::fma3<xsimd::avx2>, 6, 16, 16>(
+      Isa::Avx2, "avx2_6x16", BlockSizes{6, 16, 256, 160, 3072, 4096}, 48);
   return set;
 }
 

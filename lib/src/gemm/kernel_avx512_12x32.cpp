@@ -10,8 +10,8 @@ namespace tessera::detail {
 //    A sliver streams it.
 //  - mc_l3 / nc_l3: packed panels are bounded to 3072×384 and 384×4096 floats (4.5 / 6 MiB).
 const KernelSet& kernel_set_avx512() {
-  static const KernelSet set =
-      make_kernel_set<xsimd::avx512f, 12, 32, 24>(Isa::Avx512, "avx512_12x32", BlockSizes{12, 32, 384, 448, 3072, 4096}, 12);
+  static const KernelSet set = make_kernel_set<xsimd::avx512f, 12, 32, 24>(
+      Isa::Avx512, "avx512_12x32", BlockSizes{12, 32, 384, 448, 3072, 4096}, 12);
   return set;
 }
 

@@ -51,8 +51,8 @@ template <class Arch>
   }
   // Each 128-bit lane q of r[i] now holds column 4q + (i % 4) of rows 4(i/4) .. 4(i/4)+3.
   for (int i = 0; i < 4; ++i) {
-    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);       // lanes 0,2 of r[i], r[i+4]
-    t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);   // lanes 1,3
+    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);      // lanes 0,2 of r[i], r[i+4]
+    t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);  // lanes 1,3
     t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
     t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
   }
@@ -68,8 +68,8 @@ template <class Arch>
 // is M contiguous floats of one C row. Transpose the accumulators in registers and store those rows
 // with masked vector stores, instead of M·n scalar stores. Same arithmetic as the other paths.
 template <int M, int NV>
-[[gnu::always_inline]] inline void store_transposed_avx512(xsimd::batch<float, xsimd::avx512f> (&acc)[M][NV],
-                                                           float* c, std::int64_t cs_c, int n, float beta) {
+[[gnu::always_inline]] inline void store_transposed_avx512(xsimd::batch<float, xsimd::avx512f> (&acc)[M][NV], float* c,
+                                                           std::int64_t cs_c, int n, float beta) {
   static_assert(M <= 16);
   const __mmask16 rows = static_cast<__mmask16>((1u << M) - 1u);
   const __m512 vbeta = _mm512_set1_ps(beta);
@@ -124,8 +124,7 @@ void micro_kernel(std::int64_t kc, const float* __restrict a, std::int64_t a_ste
   // this prefetch PrefetchSteps k-steps ahead).
 #pragma GCC unroll 4
   for (std::int64_t p = 0; p < kc; ++p) {
-    unroll<(NR * 4 + 63) / 64>(
-        [&](auto line) { __builtin_prefetch(b + PrefetchSteps * b_step + line * 16, 0, 3); });
+    unroll<(NR * 4 + 63) / 64>([&](auto line) { __builtin_prefetch(b + PrefetchSteps * b_step + line * 16, 0, 3); });
     V bv[NV];
     unroll<NV>([&](auto v) { bv[v] = V::load_unaligned(b + v * L); });
     if constexpr (pack_b) {
@@ -188,9 +187,8 @@ void micro_kernel(std::int64_t kc, const float* __restrict a, std::int64_t a_ste
     float* cr = c + r * rs_c;
     if (beta != 0.0f) {
       for (int j = 0; j < NR; ++j) row[j] = j < n ? cr[j * cs_c] : 0.0f;
-      unroll<NV>([&](auto v) {
-        madd<Arch>(vbeta, V::load_aligned(row + v * L), acc[r][v]).store_aligned(row + v * L);
-      });
+      unroll<NV>(
+          [&](auto v) { madd<Arch>(vbeta, V::load_aligned(row + v * L), acc[r][v]).store_aligned(row + v * L); });
     } else {
       unroll<NV>([&](auto v) { acc[r][v].store_aligned(row + v * L); });
     }

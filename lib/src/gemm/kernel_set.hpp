@@ -18,9 +18,9 @@ inline constexpr int kMaxMr = 16;
 //   c: element (i, j) at c[i*rs_c + j*cs_c]; m <= MR is fixed by which table entry is called, n <= NR
 //      (B must still hold NR readable floats per row).
 // beta == 0 writes C without reading it.
-using MicroKernel = void (*)(std::int64_t kc, const float* a, std::int64_t a_step, const float* b,
-                             std::int64_t b_step, float* b_pack, float* c, std::int64_t rs_c, std::int64_t cs_c,
-                             int n, float alpha, float beta);
+using MicroKernel = void (*)(std::int64_t kc, const float* a, std::int64_t a_step, const float* b, std::int64_t b_step,
+                             float* b_pack, float* c, std::int64_t rs_c, std::int64_t cs_c, int n, float alpha,
+                             float beta);
 
 // Where the kernel reads its operands. Packing pays only when a sliver is reused often; otherwise the
 // kernel reads the caller's matrices in place.
