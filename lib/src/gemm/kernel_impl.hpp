@@ -35,20 +35,47 @@ template <class Arch>
   return xsimd::fma(x, y, z);
 }
 
+#if defined(__AVX__)
+// The same three shuffles for 256- and 512-bit registers, so one transpose stage serves both.
+[[gnu::always_inline]] inline __m256 unpacklo(__m256 a, __m256 b) { return _mm256_unpacklo_ps(a, b); }
+[[gnu::always_inline]] inline __m256 unpackhi(__m256 a, __m256 b) { return _mm256_unpackhi_ps(a, b); }
+template <int Imm>
+[[gnu::always_inline]] inline __m256 shuffle(__m256 a, __m256 b) {
+  return _mm256_shuffle_ps(a, b, Imm);
+}
+#endif
+#if defined(__AVX512F__)
+[[gnu::always_inline]] inline __m512 unpacklo(__m512 a, __m512 b) { return _mm512_unpacklo_ps(a, b); }
+[[gnu::always_inline]] inline __m512 unpackhi(__m512 a, __m512 b) { return _mm512_unpackhi_ps(a, b); }
+template <int Imm>
+[[gnu::always_inline]] inline __m512 shuffle(__m512 a, __m512 b) {
+  return _mm512_shuffle_ps(a, b, Imm);
+}
+#endif
+
+#if defined(__AVX__)
+// First stage of every transpose here: within each 128-bit lane, rows 4g..4g+3 of r (N rows) are
+// transposed as 4×4 blocks, in place (t is scratch).
+template <class V, int N>
+[[gnu::always_inline]] inline void transpose_4x4_in_lanes(V (&r)[N], V (&t)[N]) {
+  for (int i = 0; i < N; i += 2) {
+    t[i] = unpacklo(r[i], r[i + 1]);
+    t[i + 1] = unpackhi(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < N; i += 4) {
+    r[i] = shuffle<_MM_SHUFFLE(1, 0, 1, 0)>(t[i], t[i + 2]);
+    r[i + 1] = shuffle<_MM_SHUFFLE(3, 2, 3, 2)>(t[i], t[i + 2]);
+    r[i + 2] = shuffle<_MM_SHUFFLE(1, 0, 1, 0)>(t[i + 1], t[i + 3]);
+    r[i + 3] = shuffle<_MM_SHUFFLE(3, 2, 3, 2)>(t[i + 1], t[i + 3]);
+  }
+}
+#endif
+
 #if defined(__AVX512F__)
 // r[i] lane j -> r[j] lane i, for 16 rows of 16 floats.
-[[gnu::always_inline]] inline void transpose_16x16(__m512 r[16]) {
+[[gnu::always_inline]] inline void transpose_16x16(__m512 (&r)[16]) {
   __m512 t[16];
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 16; i += 4) {
-    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
+  transpose_4x4_in_lanes(r, t);
   // Each 128-bit lane q of r[i] now holds column 4q + (i % 4) of rows 4(i/4) .. 4(i/4)+3.
   for (int i = 0; i < 4; ++i) {
     t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);      // lanes 0,2 of r[i], r[i+4]
@@ -213,16 +240,7 @@ inline constexpr int kTransposeWidth = 8;
                                                  __m256 alpha) {
   __m256 r[8], t[8];
   for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(s + i * rs);
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
+  transpose_4x4_in_lanes(r, t);
   for (int i = 0; i < 4; ++i) {
     _mm256_storeu_ps(d + i * ld, _mm256_mul_ps(alpha, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20)));
     _mm256_storeu_ps(d + (i + 4) * ld, _mm256_mul_ps(alpha, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31)));
