@@ -221,6 +221,9 @@ int main(int argc, char** argv) {
   CollectingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
+  // The machine is shared and its clock moves: the peak is the best of a measurement before the
+  // benchmarks and one after them.
+  for (int t : thread_counts) peak[t] = std::max(peak[t], tb::measure_fma_peak(isa, t));
 
   // Summary: one line per shape and thread count.
   int below_target = 0, rows = 0;
@@ -262,5 +265,16 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("\n%d of %d rows meet their target\n", rows - below_target, rows);
+  if (thread_counts.size() > 1) {
+    for (const Shape& s : shapes) {
+      if (!s.square || s.m != 1024) continue;
+      const auto one = g_median_gflops.find(s.label + "/Tessera/threads:" + std::to_string(thread_counts.front()));
+      const auto all = g_median_gflops.find(s.label + "/Tessera/threads:" + std::to_string(thread_counts.back()));
+      if (one != g_median_gflops.end() && all != g_median_gflops.end() && one->second > 0.0) {
+        std::printf("%s: %d threads vs %d: %.2fx\n", s.label.c_str(), thread_counts.back(), thread_counts.front(),
+                    all->second / one->second);
+      }
+    }
+  }
   return 0;
 }
