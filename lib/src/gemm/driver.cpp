@@ -3,13 +3,10 @@
 // The depth loop is never split across threads, so every C element is summed in the same order
 // whatever the thread count, and the result is bit-identical for 1 or 64 threads.
 #include "gemm/driver.hpp"
+#include "gemm/pack_buffers.hpp"
 
 #include <algorithm>
 #include <bit>
-#include <cstdlib>
-#include <memory>
-#include <new>
-#include <vector>
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
@@ -35,55 +32,6 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
   return (a + b - 1) / b;
 }
 std::int64_t nr_tiles(std::int64_t n, int nr) { return (n + nr - 1) >> std::countr_zero(static_cast<unsigned>(nr)); }
-
-// A grow-only, 64-byte-aligned float buffer.
-class AlignedFloats {
- public:
-  float* get(std::int64_t count) {
-    if (count > capacity_) {
-      const auto bytes = static_cast<std::size_t>((count * 4 + 63) / 64 * 64);
-      data_.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
-      if (!data_) throw std::bad_alloc();
-      capacity_ = count;
-    }
-    return data_.get();
-  }
-
- private:
-  struct Free {
-    void operator()(float* p) const noexcept { std::free(p); }
-  };
-  std::unique_ptr<float, Free> data_;
-  std::int64_t capacity_ = 0;
-};
-
-struct PackBuffers {
-  AlignedFloats a, b;
-};
-
-// Packing buffers belong to the calling thread and are reused by every later call, so a call in
-// steady state allocates nothing. A thread waiting inside parallel_for may pick up another task that
-// calls gemm itself (a layer parallel over the batch, say): each nesting level gets its own buffers.
-class PackBufferLease {
- public:
-  PackBufferLease() {
-    if (depth_ == levels().size()) levels().push_back(std::make_unique<PackBuffers>());
-    buffers_ = levels()[depth_++].get();
-  }
-  ~PackBufferLease() { --depth_; }
-  PackBufferLease(const PackBufferLease&) = delete;
-  PackBufferLease& operator=(const PackBufferLease&) = delete;
-  PackBuffers& operator*() const { return *buffers_; }
-
- private:
-  static std::vector<std::unique_ptr<PackBuffers>>& levels() {
-    thread_local std::vector<std::unique_ptr<PackBuffers>> all;
-    return all;
-  }
-  static thread_local std::size_t depth_;
-  PackBuffers* buffers_;
-};
-thread_local std::size_t PackBufferLease::depth_ = 0;
 
 // Row-major register tiles waste lanes when n is narrow (an output layer of 10): computing
 // Cᵀ = Bᵀ·Aᵀ instead puts the long side along the vector lanes, but then C's rows are the kernel's
@@ -166,6 +114,36 @@ void apply_epilogue(const Problem& pr, std::int64_t i, std::int64_t mi, std::int
 constexpr std::int64_t kDirectAMaxCols = 128;  // nn (width of C) up to which A is read in place
 constexpr std::int64_t kDirectBMaxRows = 96;   // mm (height of C) up to which B is read in place
 
+// Where the kernels of one chunk find A and B.
+struct OperandPlan {
+  bool direct_a_cols;  // A read in place, column-contiguous: A(i, k) at a[i + k*cs]
+  bool direct_a_rows;  // A read in place, row-contiguous: A(i, k) at a[i*rs + k]
+  bool direct_b;       // full B slivers read in place
+  bool fuse_b;         // full B slivers packed by the kernels of the first tile row (Operands::PackB)
+  // Slivers below this are read in place or packed by the kernels; a partial last sliver is always
+  // packed beforehand, since the kernel reads NR floats per row.
+  std::int64_t b_first_packed;
+  bool direct_a() const { return direct_a_cols || direct_a_rows; }
+};
+
+OperandPlan plan_operands(const Problem& pr, std::int64_t mm, std::int64_t nn, std::int64_t kc_max, int threads,
+                          bool parallel) {
+  const BlockSizes& bs = pr.ks.blocks;
+  OperandPlan op{};
+  op.direct_a_cols = pr.a.rs == 1 && nn <= kDirectAMaxCols;
+  op.direct_a_rows = !op.direct_a_cols && pr.a.cs == 1 && nn <= kDirectAMaxCols;
+  // In place, B's rows must not alias in the caches: rows a multiple of 2 KiB apart (ldb = 512,
+  // 1024, ...) land in two L1 sets and evict each other, so such B is packed whatever its size.
+  op.direct_b = pr.b.cs == 1 && mm <= kDirectBMaxRows && (pr.b.rs * 4) % 2048 != 0;
+  // Otherwise the kernels of the first tile row pack a row-major B as they read it: no separate pass.
+  // Each task must then own whole columns, so in parallel this needs enough column tiles for every
+  // task (4 per thread) to get two, and an A panel small enough (half an L2) for each to stream.
+  const bool columns_for_all = nr_tiles(nn, bs.nr) >= 8LL * threads && mm * kc_max * 4 <= 512 * 1024;
+  op.fuse_b = !op.direct_b && !op.direct_a() && pr.b.cs == 1 && mm > bs.mr && (!parallel || columns_for_all);
+  op.b_first_packed = op.direct_b || op.fuse_b ? nn >> std::countr_zero(static_cast<unsigned>(bs.nr)) : 0;
+  return op;
+}
+
 void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::int64_t mm, std::int64_t jc,
                std::int64_t nn, int threads, bool parallel) {
   const KernelSet& ks = pr.ks;
@@ -176,27 +154,12 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
   const std::int64_t kc_max = panels == 1 ? pr.k : ceil_div(pr.k, panels);
   const std::int64_t a_slivers = ceil_div(mm, bs.mr);
   const std::int64_t b_slivers = nr_tiles(nn, bs.nr);
-  // A in place: column-contiguous (A(i, k) at a[i + k*cs]) or row-contiguous (a[i*rs + k]).
-  const bool direct_a_cols = pr.a.rs == 1 && nn <= kDirectAMaxCols;
-  const bool direct_a_rows = !direct_a_cols && pr.a.cs == 1 && nn <= kDirectAMaxCols;
-  const bool direct_a = direct_a_cols || direct_a_rows;
-  // In place, B's rows must not alias in the caches: rows a multiple of 2 KiB apart (ldb = 512,
-  // 1024, ...) land in two L1 sets and evict each other, so such B is packed whatever its size.
-  const bool direct_b = pr.b.cs == 1 && mm <= kDirectBMaxRows && (pr.b.rs * 4) % 2048 != 0;
-  // Otherwise a row-major B is packed by the kernels of the first tile row, as they read it
-  // (Operands::PackB): the copy costs no separate pass. Each task must then own whole columns, so
-  // in parallel this needs enough column tiles for every task to get two, and an A panel small
-  // enough (half an L2) for every task to stream it again.
-  const std::int64_t col_tiles = nr_tiles(nn, bs.nr);
-  const bool columns_for_all = col_tiles >= 8LL * threads && mm * kc_max * 4 <= 512 * 1024;
-  const bool fuse_b = !direct_b && !direct_a && pr.b.cs == 1 && mm > bs.mr && (!parallel || columns_for_all);
-  // Full B slivers read in place or packed by the kernels; a partial last sliver is always packed
-  // beforehand, since the kernel reads NR floats per row.
-  const std::int64_t b_full = nn >> std::countr_zero(static_cast<unsigned>(bs.nr));
-  const std::int64_t b_first_packed = direct_b || fuse_b ? b_full : 0;
+  const OperandPlan op = plan_operands(pr, mm, nn, kc_max, threads, parallel);
+  const bool direct_a = op.direct_a();
+  const std::int64_t b_first_packed = op.b_first_packed;
   float* packed_a = direct_a ? nullptr : buffers.a.get(a_slivers * bs.mr * kc_max);
   float* packed_b = buffers.b.get(b_slivers * bs.nr * kc_max);
-  const TileGrid grid = plan_tiles(bs, mm, nn, kc_max, threads, parallel, fuse_b);
+  const TileGrid grid = plan_tiles(bs, mm, nn, kc_max, threads, parallel, op.fuse_b);
 
   for (std::int64_t p = 0; p < panels; ++p) {
     const std::int64_t pc = depth.begin(p);
@@ -250,25 +213,25 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
         const int mi = static_cast<int>(std::min<std::int64_t>(bs.mr, mm - i));
         const int nj = static_cast<int>(std::min<std::int64_t>(bs.nr, nn - j));
         // B from the source: read in place, or packed on this first use (the task's first tile row).
-        const bool b_source = ct < b_first_packed && (direct_b || rt == r0);
+        const bool b_source = ct < b_first_packed && (op.direct_b || rt == r0);
         const float* a_sliver = direct_a ? pr.a.p + (ic + i) * pr.a.rs + pc * pr.a.cs : packed_a + rt * bs.mr * kc;
         float* b_packed = packed_b + ct * bs.nr * kc;
         const float* b_sliver = b_source ? pr.b.p + pc * pr.b.rs + (jc + j) : b_packed;
         const auto rows = static_cast<std::size_t>(mi - 1);
-        const Operands mode = direct_a_rows               ? Operands::ARows
-                              : direct_a_cols || direct_b ? Operands::Stepped
-                              : b_source                  ? Operands::PackB
-                                                          : Operands::Packed;
+        const Operands mode = op.direct_a_rows                  ? Operands::ARows
+                              : op.direct_a_cols || op.direct_b ? Operands::Stepped
+                              : b_source                        ? Operands::PackB
+                                                                : Operands::Packed;
         const MicroKernel kernel = ks.kernels[static_cast<std::size_t>(mode)][rows];
         kernel(kc, a_sliver,
-               direct_a_rows   ? pr.a.rs
-               : direct_a_cols ? pr.a.cs
-                               : bs.mr,
+               op.direct_a_rows   ? pr.a.rs
+               : op.direct_a_cols ? pr.a.cs
+                                  : bs.mr,
                b_sliver, b_source ? pr.b.rs : bs.nr, b_packed, pr.c + (ic + i) * pr.rs_c + (jc + j) * pr.cs_c, pr.rs_c,
                pr.cs_c, nj, alpha, beta);
         if (last && pr.has_epilogue) apply_epilogue(pr, ic + i, mi, jc + j, nj);
       };
-      if (direct_b) {
+      if (op.direct_b) {
         // B read in place is not compact: keep each B sliver hot (L1/L2) across the few A slivers.
         for (std::int64_t ct = c0; ct < c1; ++ct) {
           for (std::int64_t rt = r0; rt < r1; ++rt) tile(rt, ct);
