@@ -19,7 +19,10 @@ using Vec = xsimd::batch<float, Arch>;
 
 template <int N, class F>
 [[gnu::always_inline]] inline void unroll(F&& f) {
-  [&]<int... I>(std::integer_sequence<int, I...>) { (f(std::integral_constant<int, I>{}), ...); }
+  // Both levels must inline: an out-of-line call here would force the accumulators to memory.
+  [&]<int... I>(std::integer_sequence<int, I...>) __attribute__((always_inline)) {
+    (f(std::integral_constant<int, I>{}), ...);
+  }
   (std::make_integer_sequence<int, N>{});
 }
 
@@ -116,13 +119,15 @@ template <int M, int NV>
 }
 #endif
 
+// flatten: every helper and lambda below is inlined, so the accumulators never leave registers.
 // The k loop is close to the front end's 4 uops/cycle: where a step is a constant (packed slivers),
 // the unrolled loop needs one pointer update per operand per four steps, and those adds are what it
 // can spare. One instantiation per row count M and operand layout.
 template <class Arch, int MR, int NR, int PrefetchSteps, int M, Operands Mode>
-void micro_kernel(std::int64_t kc, const float* __restrict a, std::int64_t a_step_in, const float* __restrict b,
-                  std::int64_t b_step_in, float* __restrict b_pack, float* __restrict c, std::int64_t rs_c,
-                  std::int64_t cs_c, int n, float alpha, float beta) {
+[[gnu::flatten]] void micro_kernel(std::int64_t kc, const float* __restrict a, std::int64_t a_step_in,
+                                   const float* __restrict b, std::int64_t b_step_in, float* __restrict b_pack,
+                                   float* __restrict c, std::int64_t rs_c, std::int64_t cs_c, int n, float alpha,
+                                   float beta) {
   constexpr bool packed = Mode == Operands::Packed, a_rows = Mode == Operands::ARows;
   constexpr bool pack_b = Mode == Operands::PackB;
   const std::int64_t a_step = packed || pack_b ? MR : a_rows ? 1 : a_step_in;
