@@ -119,6 +119,53 @@ template <int M, int NV>
 }
 #endif
 
+// Tiles that are partial (n < NR) or swapped (Cᵀ, rs_c == 1). Out of line and instantiated once per
+// row count, not once per kernel: it is rare, and inlined into every kernel it made the sanitizer
+// build of one ISA take minutes. The arithmetic is the same vector operation as on a full tile.
+template <class Arch, int M, int NV>
+[[gnu::noinline]] void store_edge_tile(Vec<Arch> (&acc)[M][NV], float* __restrict c, std::int64_t rs_c,
+                                       std::int64_t cs_c, int n, float beta) {
+  using V = Vec<Arch>;
+  constexpr int L = static_cast<int>(V::size);
+  constexpr int NR = NV * L;
+  const V vbeta(beta);
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<Arch, xsimd::avx512f>) {
+    if (rs_c == 1) {
+      store_transposed_avx512<M, NV>(acc, c, cs_c, n, beta);
+      return;
+    }
+    if (cs_c == 1) {
+      // A partial row-major tile: masked stores, lanes past n untouched.
+      unroll<NV>([&](auto v) {
+        const int lanes = n - v * L;
+        const auto mask = static_cast<__mmask16>(lanes >= L ? 0xFFFF : lanes <= 0 ? 0 : (1u << lanes) - 1u);
+        unroll<M>([&](auto r) {
+          float* cp = c + r * rs_c + v * L;
+          __m512 out = acc[r][v];
+          if (beta != 0.0f) out = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mask, cp), out);
+          _mm512_mask_storeu_ps(cp, mask, out);
+        });
+      });
+      return;
+    }
+  }
+#endif
+  // Elsewhere: through one row of scratch.
+  alignas(64) float row[NR];
+  unroll<M>([&](auto r) {
+    float* cr = c + r * rs_c;
+    if (beta != 0.0f) {
+      for (int j = 0; j < NR; ++j) row[j] = j < n ? cr[j * cs_c] : 0.0f;
+      unroll<NV>(
+          [&](auto v) { madd<Arch>(vbeta, V::load_aligned(row + v * L), acc[r][v]).store_aligned(row + v * L); });
+    } else {
+      unroll<NV>([&](auto v) { acc[r][v].store_aligned(row + v * L); });
+    }
+    for (int j = 0; j < n; ++j) cr[j * cs_c] = row[j];
+  });
+}
+
 // flatten: every helper and lambda below is inlined, so the accumulators never leave registers.
 // The k loop is close to the front end's 4 uops/cycle: where a step is a constant (packed slivers),
 // the unrolled loop needs one pointer update per operand per four steps, and those adds are what it
@@ -154,7 +201,9 @@ template <class Arch, int MR, int NR, int PrefetchSteps, int M, Operands Mode>
   // The B sliver (kc×NR) does not fit in L1 beside the A sliver: it streams from L2, and the hardware
   // prefetchers alone leave the FMAs waiting (70% of peak measured on a 384×448 B block, 93-95% with
   // this prefetch PrefetchSteps k-steps ahead).
+#ifndef TESSERA_KERNEL_NO_UNROLL  // set by sanitizer builds, see cmake/TesseraSanitizers.cmake
 #pragma GCC unroll 4
+#endif
   for (std::int64_t p = 0; p < kc; ++p) {
     unroll<(NR * 4 + 63) / 64>([&](auto line) { __builtin_prefetch(b + PrefetchSteps * b_step + line * 16, 0, 3); });
     V bv[NV];
@@ -190,42 +239,7 @@ template <class Arch, int MR, int NR, int PrefetchSteps, int M, Operands Mode>
     });
     return;
   }
-#if defined(__AVX512F__)
-  if constexpr (std::is_same_v<Arch, xsimd::avx512f>) {
-    if (rs_c == 1) {
-      store_transposed_avx512<M, NV>(acc, c, cs_c, n, beta);
-      return;
-    }
-    if (cs_c == 1) {
-      // A partial row-major tile: masked stores, lanes past n untouched.
-      unroll<NV>([&](auto v) {
-        const int lanes = n - v * L;
-        const auto mask = static_cast<__mmask16>(lanes >= L ? 0xFFFF : lanes <= 0 ? 0 : (1u << lanes) - 1u);
-        unroll<M>([&](auto r) {
-          float* cp = c + r * rs_c + v * L;
-          __m512 out = acc[r][v];
-          if (beta != 0.0f) out = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mask, cp), out);
-          _mm512_mask_storeu_ps(cp, mask, out);
-        });
-      });
-      return;
-    }
-  }
-#endif
-  // Partial or strided tile: go through one row of scratch so the arithmetic is the very same
-  // vector operation as on a full tile.
-  alignas(64) float row[NR];
-  unroll<M>([&](auto r) {
-    float* cr = c + r * rs_c;
-    if (beta != 0.0f) {
-      for (int j = 0; j < NR; ++j) row[j] = j < n ? cr[j * cs_c] : 0.0f;
-      unroll<NV>(
-          [&](auto v) { madd<Arch>(vbeta, V::load_aligned(row + v * L), acc[r][v]).store_aligned(row + v * L); });
-    } else {
-      unroll<NV>([&](auto v) { acc[r][v].store_aligned(row + v * L); });
-    }
-    for (int j = 0; j < n; ++j) cr[j * cs_c] = row[j];
-  });
+  store_edge_tile<Arch, M, NV>(acc, c, rs_c, cs_c, n, beta);
 }
 
 template <class Arch, int MR, int NR, int PrefetchSteps, Operands Mode, int... M>
