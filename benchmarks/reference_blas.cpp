@@ -43,7 +43,11 @@ void dnnl_gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t 
 std::vector<GemmLibrary> reference_libraries() {
   std::vector<GemmLibrary> libs;
 #ifdef TESSERA_HAVE_OPENBLAS
-  libs.push_back({"OpenBLAS", &openblas_threads, &openblas_sgemm, OPENBLAS_VERSION});
+  // OPENBLAS_VERSION reads " OpenBLAS 0.3.21 ": keep the number only.
+  std::string version = OPENBLAS_VERSION;
+  version = version.substr(version.find_first_of("0123456789"));
+  version = version.substr(0, version.find_last_of("0123456789") + 1);
+  libs.push_back({"OpenBLAS", &openblas_threads, &openblas_sgemm, version});
 #endif
 #ifdef TESSERA_HAVE_DNNL
   const dnnl_version_t* v = dnnl_version();
