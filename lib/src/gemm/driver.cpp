@@ -72,7 +72,6 @@ struct Problem {
 
 // The tiles of one (A panel × B panel) chunk and how they are grouped into tasks.
 struct TileGrid {
-  std::int64_t row_tiles, col_tiles;
   EvenSplit row_groups, col_blocks;
   std::int64_t tasks() const { return row_groups.parts * col_blocks.parts; }
 };
@@ -95,7 +94,22 @@ TileGrid plan_tiles(const BlockSizes& bs, std::int64_t mm, std::int64_t nn, std:
       row_groups = std::clamp<std::int64_t>(ceil_div(wanted, col_blocks), 1, row_tiles);
     }
   }
-  return TileGrid{row_tiles, col_tiles, EvenSplit{row_tiles, row_groups}, EvenSplit{col_tiles, col_blocks}};
+  return TileGrid{EvenSplit{row_tiles, row_groups}, EvenSplit{col_tiles, col_blocks}};
+}
+
+// Runs job(0) .. job(count - 1): one TBB task each when parallel, else in order on this thread.
+template <class Job>
+void run_jobs(bool parallel, std::int64_t count, const Job& job) {
+  if (parallel && count > 1) {
+    tbb::parallel_for(
+        tbb::blocked_range<std::int64_t>(0, count, 1),
+        [&](const tbb::blocked_range<std::int64_t>& r) {
+          for (std::int64_t i = r.begin(); i != r.end(); ++i) job(i);
+        },
+        tbb::simple_partitioner());
+  } else {
+    for (std::int64_t i = 0; i < count; ++i) job(i);
+  }
 }
 
 void apply_epilogue(const Problem& pr, std::int64_t i, std::int64_t mi, std::int64_t j, std::int64_t nj) {
@@ -189,16 +203,7 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
                   packed_b + (b_first_packed + s0) * bs.nr * kc);
       }
     };
-    if (parallel && a_jobs + b_jobs > 1) {
-      tbb::parallel_for(
-          tbb::blocked_range<std::int64_t>(0, a_jobs + b_jobs, 1),
-          [&](const tbb::blocked_range<std::int64_t>& r) {
-            for (std::int64_t job = r.begin(); job != r.end(); ++job) pack_job(job);
-          },
-          tbb::simple_partitioner());
-    } else {
-      for (std::int64_t job = 0; job < a_jobs + b_jobs; ++job) pack_job(job);
-    }
+    run_jobs(parallel, a_jobs + b_jobs, pack_job);
 
     // Each task owns a group of tile rows × a block of tile columns. Inside it the A sliver stays in
     // L1 while the B block (nc_l2 columns) streams from L2.
@@ -243,16 +248,7 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
         }
       }
     };
-    if (parallel && grid.tasks() > 1) {
-      tbb::parallel_for(
-          tbb::blocked_range<std::int64_t>(0, grid.tasks(), 1),
-          [&](const tbb::blocked_range<std::int64_t>& r) {
-            for (std::int64_t t = r.begin(); t != r.end(); ++t) compute_task(t);
-          },
-          tbb::simple_partitioner());
-    } else {
-      for (std::int64_t t = 0; t < grid.tasks(); ++t) compute_task(t);
-    }
+    run_jobs(parallel, grid.tasks(), compute_task);
   }
 }
 
@@ -261,7 +257,7 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
 void run_gemm(const KernelSet& ks, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, MatrixView a,
               MatrixView b, float beta, float* c, std::int64_t ldc, const Epilogue& epilogue) {
   const bool swapped = should_swap(ks, m, n, k);
-  const bool has_epilogue = epilogue.bias != nullptr || epilogue.activation != Activation::Identity;
+  const bool has_epilogue = changes_c(epilogue);
   // Swapped: Cᵀ (n×m) = op(B)ᵀ·op(A)ᵀ, with Cᵀ(i, j) = C(j, i) at c[i + j*ldc].
   const Problem pr = swapped ? Problem{ks,
                                        n,

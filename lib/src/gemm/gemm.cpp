@@ -38,7 +38,7 @@ void scale_c(std::int64_t m, std::int64_t n, float beta, float* c, std::int64_t 
     float* ci = c + i * ldc;
     for (std::int64_t j = 0; j < n; ++j) ci[j] = beta == 0.0f ? 0.0f : beta * ci[j];
   }
-  if (ep.bias != nullptr || ep.activation != Activation::Identity) {
+  if (detail::changes_c(ep)) {
     ks.epilogue(c, ldc, m, n, ep.bias, ep.activation);
   }
 }
