@@ -5,67 +5,29 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <tbb/task_arena.h>
-#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
-#include <new>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 
 #include "gemm/kernel_set.hpp"
+#include "support/allocation_counter.hpp"
 #include "support/gemm_reference.hpp"
+#include "support/isa.hpp"
+#include "support/threads.hpp"
 #include "tessera/gemm.hpp"
 #include "tessera/threading.hpp"
 
-// Counts heap allocations while g_counting is set, to check that gemm allocates nothing once warm.
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-// Out of line, so GCC does not pair inlined malloc/free against new/delete (-Wmismatched-new-delete).
-[[gnu::noinline]] void* operator new(std::size_t size) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-
-namespace tessera {
-// Lets Boost.Test name the ISA of each data-driven case.
-inline std::ostream& operator<<(std::ostream& os, Isa isa) { return os << to_string(isa); }
-}  // namespace tessera
-
 namespace bdata = boost::unit_test::data;
 using namespace tessera;
+using tessera::test::IsaScope;
 using tessera::test::Matrix;
+using tessera::test::supported_isas;
 
 namespace gemm_test {
-
-std::vector<Isa> supported_isas() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::Generic, Isa::Avx2, Isa::Avx512}) {
-    if (isa_supported(isa)) out.push_back(isa);
-  }
-  return out;
-}
-
-// Runs the enclosed code on one ISA, restoring the previous one afterwards.
-class IsaScope {
- public:
-  explicit IsaScope(Isa isa) : previous_(gemm_isa()) { set_gemm_isa(isa); }
-  ~IsaScope() { set_gemm_isa(previous_); }
-  IsaScope(const IsaScope&) = delete;
-  IsaScope& operator=(const IsaScope&) = delete;
-
- private:
-  Isa previous_;
-};
 
 struct Case {
   Trans ta = Trans::No, tb = Trans::No;
@@ -321,9 +283,7 @@ BOOST_DATA_TEST_CASE(bitwise_identical_across_thread_counts, bdata::make(support
     }
     for (int threads : {1, 2, 3, 7, 16}) {
       Matrix c = o.c;
-      ThreadLimit limit(threads);  // lets TBB run more workers than cores
-      tbb::task_arena arena(threads);
-      arena.execute([&] {
+      test::run_on_threads(threads, [&] {
         BOOST_TEST(max_threads() == threads);
         call_gemm(cs, o, c);
       });
@@ -346,11 +306,13 @@ BOOST_DATA_TEST_CASE(steady_state_allocates_nothing, bdata::make(supported_isas(
     Matrix c = o.c;
     const Epilogue ep{bias.data.data(), Activation::Sigmoid};
     for (int warm = 0; warm < 3; ++warm) call_gemm(cs, o, c, ep);
-    g_allocations = 0;
-    g_counting = true;
-    for (int run = 0; run < 5; ++run) call_gemm(cs, o, c, ep);
-    g_counting = false;
-    BOOST_TEST(g_allocations.load() == 0, describe(cs));
+    long allocations = 0;
+    {
+      test::AllocationCounter counter;
+      for (int run = 0; run < 5; ++run) call_gemm(cs, o, c, ep);
+      allocations = counter.count();
+    }
+    BOOST_TEST(allocations == 0, describe(cs));
   }
 }
 

@@ -1,0 +1,52 @@
+// The fully connected layer: y = x·W + b, with W stored in × out row-major.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "tessera/layers/layer.hpp"
+
+namespace tessera {
+
+class Dense final : public Layer {
+ public:
+  // Throws std::invalid_argument unless in >= 1 and out >= 1.
+  Dense(std::int64_t in, std::int64_t out);
+
+  std::string name() const override;
+  std::optional<Shape> required_in_shape() const override { return Shape{in_}; }
+  std::int64_t parameter_count() const override { return in_ * out_ + out_; }
+  std::int64_t fan_in() const override { return in_; }
+  std::int64_t fan_out() const override { return out_; }
+  // Parameters are laid out as W (in·out floats, row-major) then b (out floats); gradients alike.
+  void bind(float* values, float* gradients) override;
+  void initialize(Init init, Rng& rng) override;
+  bool fuse(Activation activation) override;
+
+  // x: [B, in] → y = act(x·W + b): [B, out], as one gemm call with the bias (and a fused activation)
+  // in its epilogue.
+  void forward(const Tensor& x, Tensor& y) override;
+  // dy: [B, out] (the gradient before any fused activation: the activation layer's backward has
+  // already applied its derivative). dW = xᵀ·dy, db = column sums of dy, dx = dy·Wᵀ.
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool accumulate) override;
+
+  // Views of the bound parameters and gradients: W [in, out], b [out].
+  Tensor weights() const;
+  Tensor bias() const;
+  Tensor weight_gradients() const;
+  Tensor bias_gradients() const;
+
+ protected:
+  Shape infer_out_shape(const Shape& in) const override;
+
+ private:
+  void require_bound() const;
+
+  std::int64_t in_, out_;
+  float* w_ = nullptr;
+  float* dw_ = nullptr;
+  std::optional<Activation> fused_;
+};
+
+}  // namespace tessera

@@ -1,0 +1,89 @@
+// The interface every layer implements: shapes, parameters as views into the network's flat buffers,
+// and a forward/backward pair.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "tessera/gemm.hpp"
+#include "tessera/init.hpp"
+#include "tessera/tensor.hpp"
+
+namespace tessera {
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  // What the layer is, with its sizes: "Dense(784, 100)".
+  virtual std::string name() const = 0;
+
+  // Shapes of one example (no batch extent). Valid once connected; Sequential connects its layers
+  // when it is built.
+  const Shape& in_shape() const noexcept { return in_shape_; }
+  const Shape& out_shape() const noexcept { return out_shape_; }
+  bool connected() const noexcept { return connected_; }
+  // The input shape the layer insists on (Dense(in, out): [in]), or nullopt when it takes any shape.
+  virtual std::optional<Shape> required_in_shape() const { return std::nullopt; }
+  // Sets the shapes for inputs of shape `in`; throws std::invalid_argument naming the layer and the
+  // shapes when the layer cannot take `in`.
+  void connect(const Shape& in);
+
+  virtual std::int64_t parameter_count() const { return 0; }
+  // For initialisation: inputs and outputs each output and input is connected to.
+  virtual std::int64_t fan_in() const { return in_shape_.elements(); }
+  virtual std::int64_t fan_out() const { return out_shape_.elements(); }
+  // Points the layer at parameter_count() floats of parameters and as many of gradients.
+  virtual void bind(float* /*values*/, float* /*gradients*/) {}
+  virtual void initialize(Init /*init*/, Rng& /*rng*/) {}
+
+  // The elementwise activation this layer computes, when a GEMM epilogue can compute it instead.
+  virtual std::optional<Activation> epilogue_activation() const { return std::nullopt; }
+  // Asks the layer to apply `activation` to its own output (the activation layer that follows is then
+  // skipped in forward). Returns whether it does.
+  virtual bool fuse(Activation /*activation*/) { return false; }
+
+  // x: [B, in...] → y: [B, out...].
+  virtual void forward(const Tensor& x, Tensor& y) = 0;
+  // Given x, y = forward(x) and dy = ∂L/∂y, all [B, ...]: writes dx = ∂L/∂x when dx is not null, and
+  // the parameter gradients, added to the gradient buffer when `accumulate`, else overwriting it.
+  virtual void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool accumulate) = 0;
+
+  // Training or evaluation mode (for layers such as dropout that differ).
+  virtual void set_training(bool /*training*/) {}
+
+  // Seconds spent inside gemm since the last reset, counted while profiling is on.
+  double gemm_seconds() const noexcept { return gemm_seconds_; }
+  void set_profiling(bool on) noexcept { profiling_ = on; }
+  void reset_profile() noexcept { gemm_seconds_ = 0.0; }
+
+ protected:
+  // The output shape for inputs of shape `in` (already checked against required_in_shape()); throws
+  // std::invalid_argument when the layer cannot take `in`.
+  virtual Shape infer_out_shape(const Shape& in) const = 0;
+  // Runs a gemm call (or a group of them), timing it while profiling is on.
+  template <class F>
+  void timed_gemm(F&& call);
+
+ private:
+  static double now_seconds() noexcept;
+
+  Shape in_shape_, out_shape_;
+  bool connected_ = false;
+  bool profiling_ = false;
+  double gemm_seconds_ = 0.0;
+};
+
+template <class F>
+void Layer::timed_gemm(F&& call) {
+  if (!profiling_) {
+    call();
+    return;
+  }
+  const double start = now_seconds();
+  call();
+  gemm_seconds_ += now_seconds() - start;
+}
+
+}  // namespace tessera

@@ -1,0 +1,15 @@
+// Everything a training program needs, in one include.
+#pragma once
+
+#include "tessera/gemm.hpp"
+#include "tessera/init.hpp"
+#include "tessera/layers/activations.hpp"
+#include "tessera/layers/dense.hpp"
+#include "tessera/layers/layer.hpp"
+#include "tessera/loss.hpp"
+#include "tessera/network.hpp"
+#include "tessera/optim.hpp"
+#include "tessera/random.hpp"
+#include "tessera/schedule.hpp"
+#include "tessera/tensor.hpp"
+#include "tessera/threading.hpp"

@@ -1,0 +1,83 @@
+// Dense: forward as one gemm with a fused epilogue; backward as two gemm calls and a column sum.
+#include "tessera/layers/dense.hpp"
+
+#include <stdexcept>
+
+#include "layers/batch_checks.hpp"
+#include "layers/column_sums.hpp"
+
+namespace tessera {
+
+Dense::Dense(std::int64_t in, std::int64_t out) : in_(in), out_(out) {
+  if (in < 1 || out < 1) {
+    throw std::invalid_argument("tessera::Dense: in and out must be >= 1, got Dense(" + std::to_string(in) + ", " +
+                                std::to_string(out) + ")");
+  }
+}
+
+std::string Dense::name() const { return "Dense(" + std::to_string(in_) + ", " + std::to_string(out_) + ")"; }
+
+Shape Dense::infer_out_shape(const Shape& /*in*/) const { return Shape{out_}; }
+
+void Dense::bind(float* values, float* gradients) {
+  w_ = values;
+  dw_ = gradients;
+}
+
+void Dense::require_bound() const {
+  if (w_ == nullptr) {
+    throw std::logic_error(name() + " has no parameters: add it to a Sequential (or bind() it) first");
+  }
+}
+
+void Dense::initialize(Init init, Rng& rng) {
+  require_bound();
+  init_weights(init, w_, in_ * out_, in_, out_, rng);
+  init_biases(init, w_ + in_ * out_, out_, rng);
+}
+
+bool Dense::fuse(Activation activation) {
+  fused_ = activation;
+  return true;
+}
+
+void Dense::forward(const Tensor& x, Tensor& y) {
+  require_bound();
+  const std::int64_t batch = detail::check_forward(*this, x, y);
+  const Epilogue epilogue{w_ + in_ * out_, fused_.value_or(Activation::Identity)};
+  timed_gemm([&] {
+    gemm(Trans::No, Trans::No, batch, out_, in_, 1.0f, x.data(), in_, w_, out_, 0.0f, y.data(), out_, epilogue);
+  });
+}
+
+void Dense::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool accumulate) {
+  require_bound();
+  const std::int64_t batch = detail::check_backward(*this, x, y, dy, dx);
+  const float beta = accumulate ? 1.0f : 0.0f;
+  timed_gemm([&] {
+    gemm(Trans::Yes, Trans::No, in_, out_, batch, 1.0f, x.data(), in_, dy.data(), out_, beta, dw_, out_);
+    if (dx != nullptr) {
+      gemm(Trans::No, Trans::Yes, batch, in_, out_, 1.0f, dy.data(), out_, w_, out_, 0.0f, dx->data(), in_);
+    }
+  });
+  detail::column_sums(dy.data(), batch, out_, out_, dw_ + in_ * out_, accumulate);
+}
+
+Tensor Dense::weights() const {
+  require_bound();
+  return Tensor::view(w_, Shape{in_, out_});
+}
+Tensor Dense::bias() const {
+  require_bound();
+  return Tensor::view(w_ + in_ * out_, Shape{out_});
+}
+Tensor Dense::weight_gradients() const {
+  require_bound();
+  return Tensor::view(dw_, Shape{in_, out_});
+}
+Tensor Dense::bias_gradients() const {
+  require_bound();
+  return Tensor::view(dw_ + in_ * out_, Shape{out_});
+}
+
+}  // namespace tessera

@@ -1,0 +1,22 @@
+// The shape bookkeeping shared by all layers.
+#include "tessera/layers/layer.hpp"
+
+#include <chrono>
+#include <stdexcept>
+
+namespace tessera {
+
+void Layer::connect(const Shape& in) {
+  if (const auto required = required_in_shape(); required && !(*required == in)) {
+    throw std::invalid_argument(name() + " takes inputs of shape " + required->to_string() + ", got " + in.to_string());
+  }
+  out_shape_ = infer_out_shape(in);
+  in_shape_ = in;
+  connected_ = true;
+}
+
+double Layer::now_seconds() noexcept {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace tessera

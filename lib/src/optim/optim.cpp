@@ -1,0 +1,149 @@
+// The optimizer step loop (schedule, fixed chunks over threads) and the SGD and Adam updates, which
+// hand each chunk to the vectorised kernels of the active ISA.
+#include "tessera/optim.hpp"
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+#include "optim/update_kernels.hpp"
+#include "parallel.hpp"
+#include "tessera/network.hpp"
+
+namespace tessera {
+
+namespace {
+void require(bool ok, const std::string& who, const std::string& what) {
+  if (!ok) throw std::invalid_argument("tessera::" + who + ": " + what);
+}
+
+void require_rate(const std::string& who, float lr) {
+  require(std::isfinite(lr) && lr > 0.0f, who, "learning rate must be > 0 and finite, got " + std::to_string(lr));
+}
+
+Tensor flat(const Tensor& t) { return t.reshaped(Shape{t.size()}); }
+}  // namespace
+
+Optimizer::Optimizer(Sequential& net, float lr, const LRSchedule& schedule)
+    : net_(&net), params_(flat(net.parameters())), grads_(flat(net.gradients())), base_lr_(lr), schedule_(schedule) {}
+
+Optimizer::Optimizer(const Tensor& parameters, const Tensor& gradients, float lr, const LRSchedule& schedule)
+    : params_(flat(parameters)), grads_(flat(gradients)), base_lr_(lr), schedule_(schedule) {
+  require(params_.size() == gradients.size(), "Optimizer",
+          "parameters (" + std::to_string(params_.size()) + " floats) and gradients (" +
+              std::to_string(gradients.size()) + " floats) differ in size");
+}
+
+float Optimizer::learning_rate() const noexcept {
+  return static_cast<float>(static_cast<double>(base_lr_) * schedule_.factor(steps_));
+}
+
+void Optimizer::set_base_learning_rate(float lr) {
+  require_rate(name(), lr);
+  base_lr_ = lr;
+}
+
+void Optimizer::zero_grad() {
+  if (net_ != nullptr) {
+    net_->zero_grad();
+  } else {
+    grads_.fill(0.0f);
+  }
+}
+
+void Optimizer::step() {
+  // A network's gradients() applies a pending zero_grad before they are read.
+  const Tensor grads = net_ != nullptr ? net_->gradients() : grads_;
+  const float lr = learning_rate();
+  float* p = params_.data();
+  const float* g = grads.data();
+  detail::for_each_chunk(params_.size(), detail::kElementwiseChunk,
+                         [&](std::int64_t begin, std::int64_t end) { update(p, g, begin, end, lr); });
+  ++steps_;
+}
+
+SGD::SGD(Sequential& net, const SGDOptions& options)
+    : Optimizer(net, options.lr(), options.schedule()), options_(options) {
+  validate();
+  if (options_.momentum() > 0.0f) velocity_ = Tensor(Shape{size()});
+}
+
+SGD::SGD(const Tensor& parameters, const Tensor& gradients, const SGDOptions& options)
+    : Optimizer(parameters, gradients, options.lr(), options.schedule()), options_(options) {
+  validate();
+  if (options_.momentum() > 0.0f) velocity_ = Tensor(Shape{size()});
+}
+
+void SGD::validate() const {
+  const SGDOptions& o = options_;
+  require_rate("SGD", o.lr());
+  require(o.momentum() >= 0.0f && o.momentum() < 1.0f, "SGD",
+          "momentum must be in [0, 1), got " + std::to_string(o.momentum()));
+  require(o.weight_decay() >= 0.0f && std::isfinite(o.weight_decay()), "SGD",
+          "weight_decay must be >= 0, got " + std::to_string(o.weight_decay()));
+  require(!o.nesterov() || o.momentum() > 0.0f, "SGD", "Nesterov momentum needs momentum > 0");
+}
+
+std::string SGD::name() const {
+  std::ostringstream os;
+  os << "SGD(lr=" << options_.lr();
+  if (options_.momentum() > 0.0f)
+    os << ", momentum=" << options_.momentum() << (options_.nesterov() ? ", nesterov" : "");
+  if (options_.weight_decay() > 0.0f) os << ", weight_decay=" << options_.weight_decay();
+  os << ", schedule=" << options_.schedule().to_string() << ")";
+  return os.str();
+}
+
+void SGD::update(float* p, const float* g, std::int64_t begin, std::int64_t end, float lr) {
+  const detail::SgdStep s{lr, options_.momentum(), options_.weight_decay(), options_.nesterov(), step_count() == 0};
+  float* v = velocity_.empty() ? nullptr : velocity_.data() + begin;
+  detail::active_update_kernels().sgd(p + begin, g + begin, v, end - begin, s);
+}
+
+Adam::Adam(Sequential& net, const AdamOptions& options)
+    : Optimizer(net, options.lr(), options.schedule()), options_(options), m_(Shape{size()}), v_(Shape{size()}) {
+  validate();
+}
+
+Adam::Adam(const Tensor& parameters, const Tensor& gradients, const AdamOptions& options)
+    : Optimizer(parameters, gradients, options.lr(), options.schedule()),
+      options_(options),
+      m_(Shape{size()}),
+      v_(Shape{size()}) {
+  validate();
+}
+
+void Adam::validate() const {
+  const AdamOptions& o = options_;
+  require_rate("Adam", o.lr());
+  require(o.beta1() >= 0.0f && o.beta1() < 1.0f && o.beta2() >= 0.0f && o.beta2() < 1.0f, "Adam",
+          "betas must be in [0, 1), got (" + std::to_string(o.beta1()) + ", " + std::to_string(o.beta2()) + ")");
+  require(o.eps() > 0.0f && std::isfinite(o.eps()), "Adam", "eps must be > 0, got " + std::to_string(o.eps()));
+  require(o.weight_decay() >= 0.0f && std::isfinite(o.weight_decay()), "Adam",
+          "weight_decay must be >= 0, got " + std::to_string(o.weight_decay()));
+}
+
+std::string Adam::name() const {
+  std::ostringstream os;
+  os << "Adam(lr=" << options_.lr() << ", betas=(" << options_.beta1() << ", " << options_.beta2()
+     << "), eps=" << options_.eps();
+  if (options_.weight_decay() > 0.0f) os << ", weight_decay=" << options_.weight_decay() << " (decoupled)";
+  os << ", schedule=" << options_.schedule().to_string() << ")";
+  return os.str();
+}
+
+void Adam::update(float* p, const float* g, std::int64_t begin, std::int64_t end, float lr) {
+  // Bias corrections in double: β^t underflows gracefully and 1 − β^t keeps its digits.
+  const double t = static_cast<double>(step_count() + 1);
+  const double bc1 = 1.0 - std::pow(static_cast<double>(options_.beta1()), t);
+  const double bc2 = 1.0 - std::pow(static_cast<double>(options_.beta2()), t);
+  const detail::AdamStep s{static_cast<float>(static_cast<double>(lr) / bc1),
+                           options_.beta1(),
+                           options_.beta2(),
+                           options_.eps(),
+                           static_cast<float>(1.0 / std::sqrt(bc2)),
+                           1.0f - lr * options_.weight_decay()};
+  detail::active_update_kernels().adam(p + begin, g + begin, m_.data() + begin, v_.data() + begin, end - begin, s);
+}
+
+}  // namespace tessera

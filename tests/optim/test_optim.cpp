@@ -1,0 +1,137 @@
+// Optimizers: a few steps against values worked out by hand (Adam's from its formula in double), for
+// buffer sizes around the vector width and the thread chunk, on every ISA; the schedules; option checks.
+#define BOOST_TEST_MODULE optim
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "support/isa.hpp"
+#include "tessera/optim.hpp"
+
+namespace bdata = boost::unit_test::data;
+using namespace tessera;
+using tessera::test::IsaScope;
+
+namespace {
+
+// Sizes: one element, around a vector width, and past two thread chunks with a partial vector.
+const std::int64_t kSizes[] = {1, 15, 16, 17, 2 * 16384 + 5};
+
+// Runs `make(params, grads)`'s optimizer for len(grads_per_step) steps, all elements starting at p0 with
+// the same gradient each step, and checks every element against expected[step].
+template <class Make>
+void check_steps(const std::string& what, Make make, float p0, const std::vector<float>& grads_per_step,
+                 const std::vector<double>& expected) {
+  for (Isa isa : test::supported_isas()) {
+    IsaScope scope(isa);
+    for (std::int64_t n : kSizes) {
+      Tensor params(Shape{n}), grads(Shape{n});
+      params.fill(p0);
+      auto opt = make(params, grads);
+      for (std::size_t s = 0; s < grads_per_step.size(); ++s) {
+        grads.fill(grads_per_step[s]);
+        opt.step();
+        int wrong = 0;
+        for (std::int64_t i = 0; i < n; ++i) {
+          if (std::abs(static_cast<double>(params[i]) - expected[s]) > 1e-6 * std::max(1.0, std::abs(expected[s]))) {
+            ++wrong;
+          }
+        }
+        BOOST_TEST(wrong == 0, what << " on " << to_string(isa) << ", n=" << n << ", step " << s + 1 << ": " << wrong
+                                    << " elements differ from " << expected[s] << " (first " << params[0] << ", last "
+                                    << params[n - 1] << ")");
+      }
+      BOOST_TEST(opt.step_count() == static_cast<std::int64_t>(grads_per_step.size()));
+    }
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(sgd_by_hand) {
+  // p −= 0.1·0.5 twice.
+  check_steps("SGD", [](Tensor& p, Tensor& g) { return SGD(p, g, SGDOptions(0.1f)); }, 1.0f, {0.5f, 0.5f}, {0.95, 0.9});
+  // v = 0.5, p = 0.95; v = 0.9·0.5 + 0.5 = 0.95, p = 0.95 − 0.095.
+  check_steps("SGD momentum", [](Tensor& p, Tensor& g) { return SGD(p, g, SGDOptions(0.1f).momentum(0.9f)); }, 1.0f,
+              {0.5f, 0.5f}, {0.95, 0.855});
+  // Nesterov: direction g + 0.9·v: 0.95 then 0.5 + 0.855 = 1.355.
+  check_steps("SGD Nesterov",
+              [](Tensor& p, Tensor& g) { return SGD(p, g, SGDOptions(0.1f).momentum(0.9f).nesterov(true)); }, 1.0f,
+              {0.5f, 0.5f}, {0.905, 0.7695});
+  // Weight decay 0.1: g' = 0.5 + 0.1·1 = 0.6 → 0.94; then g' = 0.5 + 0.094 = 0.594 → 0.8806.
+  check_steps("SGD weight decay", [](Tensor& p, Tensor& g) { return SGD(p, g, SGDOptions(0.1f).weight_decay(0.1f)); },
+              1.0f, {0.5f, 0.5f}, {0.94, 0.8806});
+}
+
+BOOST_AUTO_TEST_CASE(adam_by_hand) {
+  // The first step moves every parameter by lr whatever the gradient's size: 1 − 0.1.
+  check_steps("Adam", [](Tensor& p, Tensor& g) { return Adam(p, g, AdamOptions(0.1f)); }, 1.0f, {0.5f, -0.25f, 1.0f},
+              {0.900000002, 0.8733662987078463, 0.8075551396770898});
+  // Decoupled decay: p ·= 1 − 0.1·0.5 before the Adam step.
+  check_steps("AdamW", [](Tensor& p, Tensor& g) { return Adam(p, g, AdamOptions(0.1f).weight_decay(0.5f)); }, 1.0f,
+              {0.5f, -0.25f}, {0.8500000019999999, 0.7808662986078463});
+}
+
+BOOST_AUTO_TEST_CASE(schedules) {
+  const LRSchedule step = LRSchedule::step(2, 0.5f);
+  const double step_expected[] = {1, 1, 0.5, 0.5, 0.25};
+  for (int t = 0; t < 5; ++t) BOOST_TEST(step.factor(t) == step_expected[t]);
+  const LRSchedule cosine = LRSchedule::cosine(4, 0.1f);
+  BOOST_TEST(cosine.factor(0) == 1.0, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(cosine.factor(2) == 0.55, boost::test_tools::tolerance(1e-7));
+  BOOST_TEST(cosine.factor(4) == 0.1, boost::test_tools::tolerance(1e-7));
+  BOOST_TEST(cosine.factor(100) == 0.1, boost::test_tools::tolerance(1e-7));
+  BOOST_TEST(LRSchedule::constant().factor(123) == 1.0);
+  BOOST_TEST(step.to_string() == "step(2, 0.5)");
+
+  // The optimizer applies the factor of its own step count: 0.1, 0.1, 0.05 with g = 1.
+  Tensor p(Shape{3}), g(Shape{3});
+  g.fill(1.0f);
+  SGD opt(p, g, SGDOptions(0.1f).schedule(step));
+  BOOST_TEST(opt.learning_rate() == 0.1f);
+  opt.step();
+  opt.step();
+  BOOST_TEST(opt.learning_rate() == 0.05f);
+  opt.step();
+  BOOST_TEST(p[0] == -0.25f, boost::test_tools::tolerance(1e-6f));
+}
+
+BOOST_AUTO_TEST_CASE(zero_grad_clears_plain_buffers) {
+  Tensor p(Shape{20}), g(Shape{20});
+  g.fill(3.0f);
+  SGD opt(p, g, SGDOptions(0.5f));
+  opt.zero_grad();
+  for (std::int64_t i = 0; i < 20; ++i) BOOST_TEST(g[i] == 0.0f);
+}
+
+namespace {
+template <class F>
+void expect_invalid(F&& f, const std::string& fragment) {
+  try {
+    f();
+    BOOST_ERROR("expected std::invalid_argument mentioning '" << fragment << "'");
+  } catch (const std::invalid_argument& e) {
+    BOOST_TEST(std::string(e.what()).find(fragment) != std::string::npos, e.what());
+  }
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(invalid_options_throw_clear_errors) {
+  Tensor p(Shape{4}), g(Shape{4}), g5(Shape{5});
+  expect_invalid([&] { SGD(p, g, SGDOptions(0.0f)); }, "learning rate must be > 0");
+  expect_invalid([&] { SGD(p, g, SGDOptions(NAN)); }, "learning rate");
+  expect_invalid([&] { SGD(p, g, SGDOptions(0.1f).momentum(1.0f)); }, "momentum must be in [0, 1)");
+  expect_invalid([&] { SGD(p, g, SGDOptions(0.1f).nesterov(true)); }, "Nesterov momentum needs momentum > 0");
+  expect_invalid([&] { SGD(p, g, SGDOptions(0.1f).weight_decay(-1.0f)); }, "weight_decay");
+  expect_invalid([&] { Adam(p, g, AdamOptions(0.1f).betas(0.9f, 1.0f)); }, "betas");
+  expect_invalid([&] { Adam(p, g, AdamOptions(0.1f).eps(0.0f)); }, "eps");
+  expect_invalid([&] { Adam(p, g5, AdamOptions()); }, "differ in size");
+  expect_invalid([] { LRSchedule::step(0, 0.5f); }, "every");
+  expect_invalid([] { LRSchedule::cosine(10, 2.0f); }, "min_factor");
+  SGD opt(p, g, SGDOptions(0.1f));
+  expect_invalid([&] { opt.set_base_learning_rate(-1.0f); }, "learning rate");
+}
