@@ -62,7 +62,7 @@ void Tensor::AlignedDelete::operator()(float* p) const noexcept {
 }
 
 Tensor::Tensor(const Shape& shape) : shape_(shape) {
-  const std::int64_t n = shape.elements();
+  const std::int64_t n = size();
   if (n > 0) {
     // Rounded up to whole cache lines so vector loops may read a full last line.
     const std::size_t bytes =

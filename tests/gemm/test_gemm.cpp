@@ -15,6 +15,7 @@
 
 #include "gemm/kernel_set.hpp"
 #include "support/allocation_counter.hpp"
+#include "support/expect_error.hpp"
 #include "support/gemm_reference.hpp"
 #include "support/isa.hpp"
 #include "support/threads.hpp"
@@ -23,6 +24,7 @@
 
 namespace bdata = boost::unit_test::data;
 using namespace tessera;
+using tessera::test::expect_invalid;
 using tessera::test::IsaScope;
 using tessera::test::Matrix;
 using tessera::test::supported_isas;
@@ -233,15 +235,6 @@ BOOST_AUTO_TEST_CASE(zero_sizes_and_alpha_zero) {
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(arguments)
-
-void expect_invalid(const std::function<void()>& f, const std::string& names) {
-  try {
-    f();
-    BOOST_FAIL("no exception; expected one naming " << names);
-  } catch (const std::invalid_argument& e) {
-    BOOST_TEST(std::string(e.what()).find(names) != std::string::npos, "message '" << e.what() << "' names " << names);
-  }
-}
 
 BOOST_AUTO_TEST_CASE(invalid_arguments_throw_naming_them) {
   std::vector<float> x(100, 1.0f);

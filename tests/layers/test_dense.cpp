@@ -8,11 +8,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "support/expect_error.hpp"
 #include "support/finite_difference.hpp"
 #include "tessera/layers/dense.hpp"
 
 using namespace tessera;
 using tessera::test::check_gradient;
+using tessera::test::expect_invalid;
 using tessera::test::fill_uniform;
 using tessera::test::weighted_sum;
 
@@ -132,18 +134,6 @@ BOOST_AUTO_TEST_CASE(bias_gradient_is_the_column_sum_in_row_order) {
     BOOST_TEST(db[j] == s, "column " << j);
   }
 }
-
-namespace {
-template <class F>
-void expect_invalid(F&& f, const std::string& fragment) {
-  try {
-    f();
-    BOOST_ERROR("expected std::invalid_argument mentioning '" << fragment << "'");
-  } catch (const std::invalid_argument& e) {
-    BOOST_TEST(std::string(e.what()).find(fragment) != std::string::npos, e.what());
-  }
-}
-}  // namespace
 
 BOOST_AUTO_TEST_CASE(bad_sizes_and_shapes_throw_clear_errors) {
   expect_invalid([] { Dense(0, 3); }, "Dense(0, 3)");

@@ -9,11 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "support/expect_error.hpp"
 #include "support/finite_difference.hpp"
 #include "tessera/loss.hpp"
 
 using namespace tessera;
 using tessera::test::check_gradient;
+using tessera::test::expect_invalid;
 using tessera::test::fill_uniform;
 
 BOOST_AUTO_TEST_CASE(mse_by_hand) {
@@ -75,18 +77,6 @@ BOOST_AUTO_TEST_CASE(gradients_match_central_differences) {
       "MSE (targets)", y.data(), dy.data(), y.size(),
       [&] { return static_cast<double>(mse.compute(y, target, nullptr)); }, tight);
 }
-
-namespace {
-template <class F>
-void expect_invalid(F&& f, const std::string& fragment) {
-  try {
-    f();
-    BOOST_ERROR("expected std::invalid_argument mentioning '" << fragment << "'");
-  } catch (const std::invalid_argument& e) {
-    BOOST_TEST(std::string(e.what()).find(fragment) != std::string::npos, e.what());
-  }
-}
-}  // namespace
 
 BOOST_AUTO_TEST_CASE(bad_arguments_throw_clear_errors) {
   Tensor y(Shape{2, 3}), dy(Shape{2, 4});

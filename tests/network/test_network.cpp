@@ -12,25 +12,17 @@
 #include <vector>
 
 #include "support/allocation_counter.hpp"
+#include "support/expect_error.hpp"
 #include "support/finite_difference.hpp"
 #include "support/threads.hpp"
 #include "tessera/tessera.hpp"
 
 using namespace tessera;
 using tessera::test::check_gradient;
+using tessera::test::expect_error;
 using tessera::test::fill_uniform;
 
 namespace {
-
-template <class E, class F>
-void expect_error(F&& f, const std::string& fragment) {
-  try {
-    f();
-    BOOST_ERROR("expected an error mentioning '" << fragment << "'");
-  } catch (const E& e) {
-    BOOST_TEST(std::string(e.what()).find(fragment) != std::string::npos, e.what());
-  }
-}
 
 std::vector<std::int32_t> random_labels(std::int64_t n, std::int32_t classes, std::mt19937_64& rng) {
   std::uniform_int_distribution<std::int32_t> dist(0, classes - 1);

@@ -9,11 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "support/expect_error.hpp"
 #include "support/isa.hpp"
 #include "tessera/optim.hpp"
 
 namespace bdata = boost::unit_test::data;
 using namespace tessera;
+using tessera::test::expect_invalid;
 using tessera::test::IsaScope;
 
 namespace {
@@ -107,18 +109,6 @@ BOOST_AUTO_TEST_CASE(zero_grad_clears_plain_buffers) {
   opt.zero_grad();
   for (std::int64_t i = 0; i < 20; ++i) BOOST_TEST(g[i] == 0.0f);
 }
-
-namespace {
-template <class F>
-void expect_invalid(F&& f, const std::string& fragment) {
-  try {
-    f();
-    BOOST_ERROR("expected std::invalid_argument mentioning '" << fragment << "'");
-  } catch (const std::invalid_argument& e) {
-    BOOST_TEST(std::string(e.what()).find(fragment) != std::string::npos, e.what());
-  }
-}
-}  // namespace
 
 BOOST_AUTO_TEST_CASE(invalid_options_throw_clear_errors) {
   Tensor p(Shape{4}), g(Shape{4}), g5(Shape{5});

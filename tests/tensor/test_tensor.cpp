@@ -39,6 +39,9 @@ BOOST_AUTO_TEST_CASE(owning_tensors_are_aligned_zeroed_and_deep_copied) {
   Tensor empty;
   BOOST_TEST(empty.rank() == 0);
   BOOST_TEST(empty.data() == nullptr);
+  BOOST_TEST(empty.size() == 0);
+  BOOST_TEST(empty.empty());
+  BOOST_TEST(Tensor(Shape{}).size() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(views_slices_and_reshapes_share_data) {

@@ -43,7 +43,7 @@ class Tensor {
  public:
   // An empty tensor: rank 0, no data.
   Tensor() = default;
-  // Owning, zero-filled, 64-byte aligned.
+  // Owning, zero-filled, 64-byte aligned (no data for a rank-0 shape).
   explicit Tensor(const Shape& shape);
   // A view of `data` (not owned; it must outlive the view and hold shape.elements() floats).
   static Tensor view(float* data, const Shape& shape);
@@ -58,7 +58,8 @@ class Tensor {
   const Shape& shape() const noexcept { return shape_; }
   int rank() const noexcept { return shape_.rank(); }
   std::int64_t dim(int axis) const noexcept { return shape_[axis]; }
-  std::int64_t size() const noexcept { return shape_.elements(); }
+  // Elements held: 0 for the empty (rank-0) tensor.
+  std::int64_t size() const noexcept { return rank() == 0 ? 0 : shape_.elements(); }
   bool empty() const noexcept { return size() == 0; }
   bool owns_data() const noexcept { return static_cast<bool>(storage_); }
 
