@@ -1,6 +1,7 @@
 # Every dependency is a system package found with find_package; nothing is downloaded at build time.
 find_package(TBB 2021 REQUIRED)
 find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)
 
 # Debian's xsimd 8.1 exports a target whose link interface names `xtl`, a library Debian does not ship
 # (linking it fails with "cannot find -lxtl"). Xsimd is header-only, so take its include directory

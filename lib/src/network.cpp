@@ -143,7 +143,10 @@ const Tensor& Sequential::forward(const Tensor& x) {
     const double start = profiling_ ? now_seconds() : 0.0;
     Tensor out = output_of(i);
     layers_[i]->forward(i == 0 ? input_ : output_of(i - 1), out);
-    if (profiling_) slot.forward_seconds += now_seconds() - start;
+    if (profiling_) {
+      slot.forward_seconds += now_seconds() - start;
+      slot.forward_flops += layers_[i]->flops_per_example() * static_cast<double>(batch_);
+    }
   }
   output_view_ = output_of(layers_.size() - 1);
   output_gradient_view_ = gradient_of(layers_.size() - 1);
@@ -178,7 +181,11 @@ void Sequential::backward(const Tensor& d_output, Tensor* d_input) {
     Tensor* dx_target = i > first ? &dx : (i == 0 ? d_input : nullptr);
     layers_[i]->backward(x, output_of(i), dy, dx_target, accumulate);
     ++slot.backward_calls;
-    if (profiling_) slot.backward_seconds += now_seconds() - start;
+    if (profiling_) {
+      slot.backward_seconds += now_seconds() - start;
+      const double passes = dx_target != nullptr ? 2.0 : 1.0;
+      slot.backward_flops += passes * layers_[i]->flops_per_example() * static_cast<double>(batch_);
+    }
   }
   gradients_cleared_ = false;
 }
@@ -219,6 +226,8 @@ std::vector<LayerProfile> Sequential::profile() const {
     if (i < slots_.size()) {
       p.forward_seconds = slots_[i].forward_seconds;
       p.backward_seconds = slots_[i].backward_seconds;
+      p.forward_flops = slots_[i].forward_flops;
+      p.backward_flops = slots_[i].backward_flops;
       p.forward_calls = slots_[i].forward_calls;
       p.backward_calls = slots_[i].backward_calls;
     }
@@ -229,7 +238,7 @@ std::vector<LayerProfile> Sequential::profile() const {
 
 void Sequential::reset_profile() {
   for (auto& s : slots_) {
-    s.forward_seconds = s.backward_seconds = 0.0;
+    s.forward_seconds = s.backward_seconds = s.forward_flops = s.backward_flops = 0.0;
     s.forward_calls = s.backward_calls = 0;
   }
   for (auto& l : layers_) l->reset_profile();

@@ -25,7 +25,9 @@ struct LayerProfile {
   std::string name;  // with " (fused)" for an activation computed by the preceding layer's epilogue
   double forward_seconds = 0.0;
   double backward_seconds = 0.0;
-  double gemm_seconds = 0.0;  // the part of forward + backward spent inside gemm
+  double gemm_seconds = 0.0;   // the part of forward + backward spent inside gemm
+  double forward_flops = 0.0;  // floating-point operations done by forward (for GFLOP/s)
+  double backward_flops = 0.0;
   std::int64_t forward_calls = 0;
   std::int64_t backward_calls = 0;
 };
@@ -106,6 +108,7 @@ class Sequential {
     Tensor output;    // capacity × out elements (empty when fused)
     Tensor gradient;  // capacity × out elements: ∂L/∂output
     double forward_seconds = 0.0, backward_seconds = 0.0;
+    double forward_flops = 0.0, backward_flops = 0.0;
     std::int64_t forward_calls = 0, backward_calls = 0;
   };
 

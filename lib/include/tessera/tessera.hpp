@@ -1,6 +1,8 @@
 // Everything a training program needs, in one include.
 #pragma once
 
+#include "tessera/data/dataset.hpp"
+#include "tessera/data/idx.hpp"
 #include "tessera/gemm.hpp"
 #include "tessera/init.hpp"
 #include "tessera/layers/activations.hpp"
@@ -11,5 +13,7 @@
 #include "tessera/optim.hpp"
 #include "tessera/random.hpp"
 #include "tessera/schedule.hpp"
+#include "tessera/serialize.hpp"
 #include "tessera/tensor.hpp"
 #include "tessera/threading.hpp"
+#include "tessera/train.hpp"

@@ -9,9 +9,11 @@
 namespace tessera {
 
 Dense::Dense(std::int64_t in, std::int64_t out) : in_(in), out_(out) {
-  if (in < 1 || out < 1) {
-    throw std::invalid_argument("tessera::Dense: in and out must be >= 1, got Dense(" + std::to_string(in) + ", " +
-                                std::to_string(out) + ")");
+  // The guard on the product keeps in·out + out far from overflow (sizes may come from a file).
+  if (in < 1 || out < 1 || in > (std::int64_t{1} << 31) || out > (std::int64_t{1} << 31) ||
+      in * out > (std::int64_t{1} << 40)) {
+    throw std::invalid_argument("tessera::Dense: in and out must be >= 1 (and in·out <= 2^40), got Dense(" +
+                                std::to_string(in) + ", " + std::to_string(out) + ")");
   }
 }
 

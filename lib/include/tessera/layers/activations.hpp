@@ -16,6 +16,7 @@ class ElementwiseActivation : public Layer {
   explicit ElementwiseActivation(Activation kind) : kind_(kind) {}
 
   std::string name() const override;
+  LayerSpec spec() const override { return {name(), {}}; }
   std::optional<Activation> epilogue_activation() const override { return kind_; }
   // y = f(x), any shape.
   void forward(const Tensor& x, Tensor& y) override;
@@ -55,6 +56,7 @@ class Identity final : public ElementwiseActivation {
 class Softmax final : public Layer {
  public:
   std::string name() const override { return "Softmax"; }
+  LayerSpec spec() const override { return {"Softmax", {}}; }
   // Each example [B, n]: y_i = exp(x_i − max x) / Σ_j exp(x_j − max x).
   void forward(const Tensor& x, Tensor& y) override;
   // dx_i = y_i (dy_i − Σ_j dy_j y_j).

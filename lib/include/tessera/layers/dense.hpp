@@ -15,8 +15,10 @@ class Dense final : public Layer {
   Dense(std::int64_t in, std::int64_t out);
 
   std::string name() const override;
+  LayerSpec spec() const override { return {"Dense", {in_, out_}}; }
   std::optional<Shape> required_in_shape() const override { return Shape{in_}; }
   std::int64_t parameter_count() const override { return in_ * out_ + out_; }
+  double flops_per_example() const override { return 2.0 * static_cast<double>(in_) * static_cast<double>(out_); }
   std::int64_t fan_in() const override { return in_; }
   std::int64_t fan_out() const override { return out_; }
   // Parameters are laid out as W (in·out floats, row-major) then b (out floats); gradients alike.

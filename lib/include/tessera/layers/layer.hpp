@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tessera/gemm.hpp"
 #include "tessera/init.hpp"
@@ -12,12 +14,21 @@
 
 namespace tessera {
 
+// What a model file records of a layer: its kind and integer arguments, e.g. {"Dense", {784, 100}}.
+struct LayerSpec {
+  std::string kind;
+  std::vector<std::int64_t> args;
+  friend bool operator==(const LayerSpec&, const LayerSpec&) = default;
+};
+
 class Layer {
  public:
   virtual ~Layer() = default;
 
   // What the layer is, with its sizes: "Dense(784, 100)".
   virtual std::string name() const = 0;
+  // Kind and arguments, enough for make_layer() to build it again.
+  virtual LayerSpec spec() const = 0;
 
   // Shapes of one example (no batch extent). Valid once connected; Sequential connects its layers
   // when it is built.
@@ -31,6 +42,9 @@ class Layer {
   void connect(const Shape& in);
 
   virtual std::int64_t parameter_count() const { return 0; }
+  // Floating-point operations of forward for one example (multiply-adds count two); backward costs
+  // this once more for the parameter gradients and once more for the input gradient.
+  virtual double flops_per_example() const { return 0.0; }
   // For initialisation: inputs and outputs each output and input is connected to.
   virtual std::int64_t fan_in() const { return in_shape_.elements(); }
   virtual std::int64_t fan_out() const { return out_shape_.elements(); }
@@ -85,5 +99,9 @@ void Layer::timed_gemm(F&& call) {
   call();
   gemm_seconds_ += now_seconds() - start;
 }
+
+// Builds a layer from its spec (as read from a model file). Throws std::invalid_argument for an
+// unknown kind or wrong arguments.
+std::unique_ptr<Layer> make_layer(const LayerSpec& spec);
 
 }  // namespace tessera

@@ -1,0 +1,193 @@
+// train, eval and predict.
+#include "commands.hpp"
+
+#include <fmt/format.h>
+#include <tbb/info.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <stdexcept>
+
+#include "presets.hpp"
+#include "report.hpp"
+
+namespace mnist_app {
+
+namespace {
+
+std::string percent(double fraction) { return fmt::format("{:.2f}%", 100.0 * fraction); }
+
+std::string architecture(const tessera::Sequential& net) {
+  std::string s;
+  for (std::size_t i = 0; i < net.size(); ++i) s += (i ? ", " : "") + net.layer(i).name();
+  return s;
+}
+
+// The loss a model file was trained with (cross-entropy for files that do not say).
+LossKind loss_of(const tessera::LoadedModel& model) {
+  const auto it = model.metadata.find("loss");
+  return it == model.metadata.end() ? LossKind::CrossEntropy : loss_kind(it->second);
+}
+
+void require_fits(const tessera::Sequential& net, const tessera::data::Dataset& data, const std::string& file) {
+  if (net.in_shape().elements() != data.example_size() || net.out_shape()[0] < data.classes()) {
+    throw std::invalid_argument(file + ": the model takes " + std::to_string(net.in_shape().elements()) +
+                                " inputs and scores " + std::to_string(net.out_shape()[0]) +
+                                " classes, but the data has " + std::to_string(data.example_size()) +
+                                " pixels per image and " + std::to_string(data.classes()) + " classes");
+  }
+}
+
+}  // namespace
+
+std::string default_data_dir() {
+  if (const char* dir = std::getenv("TESSERA_DATA"); dir != nullptr && *dir != '\0') return dir;
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : ".") + "/.cache/tessera/mnist";
+}
+
+int default_threads() {
+  if (const char* v = std::getenv("TESSERA_NUM_THREADS"); v != nullptr && *v != '\0') {
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    if (*end != '\0' || n < 1 || n > 4096) {
+      throw std::invalid_argument(std::string("TESSERA_NUM_THREADS must be a whole number from 1 to 4096, got '") + v +
+                                  "'");
+    }
+    return static_cast<int>(n);
+  }
+  return tbb::info::default_concurrency();
+}
+
+int run_train(const TrainArgs& args) {
+  const Preset& p = preset(args.model);
+  const int threads = args.threads > 0 ? args.threads : default_threads();
+  tessera::ThreadLimit limit(threads);
+
+  tessera::data::Split data = tessera::data::load_mnist(args.data_dir);
+  if (args.limit_train > 0) data.train = data.train.head(args.limit_train);
+  if (args.limit_test > 0) data.test = data.test.head(args.limit_test);
+
+  tessera::TrainerOptions options;
+  options.epochs = args.epochs.value_or(p.epochs);
+  options.batch_size = args.batch_size.value_or(p.batch_size);
+  options.seed = args.seed;
+  const float lr = args.lr.value_or(p.lr);
+  const std::string optimizer_name = args.optimizer.value_or(p.optimizer);
+
+  tessera::Sequential net = build_network(p, data.train.example_size(), data.train.classes());
+  net.initialize(args.seed, p.init);
+  const auto loss = make_loss(p.loss);
+  const auto optimizer = make_optimizer(optimizer_name, lr, net);
+
+  std::ofstream metrics;
+  if (!args.metrics.empty()) {
+    metrics.open(args.metrics, std::ios::out | std::ios::trunc);
+    if (!metrics) throw std::runtime_error(args.metrics + ": cannot write the metrics file");
+  }
+  options.on_epoch = [&](const tessera::EpochStats& s) {
+    if (metrics.is_open()) {
+      metrics << metrics_json(s) << "\n" << std::flush;
+      if (!metrics) throw std::runtime_error(args.metrics + ": writing the metrics file failed");
+    }
+  };
+
+  fmt::print("Model {}: {} ({} parameters)\n", p.name, architecture(net), net.parameter_count());
+  fmt::print("Data {}: {} training and {} test images of {}, {} classes\n", args.data_dir, data.train.size(),
+             data.test.size(), data.train.example_shape().to_string(), data.train.classes());
+  fmt::print("Training {} epochs, batch {}, {}, loss {}, seed {}, {} thread{} (isa {})\n", options.epochs,
+             options.batch_size, optimizer->name(), loss->name(), args.seed, tessera::max_threads(),
+             tessera::max_threads() == 1 ? "" : "s", tessera::to_string(tessera::gemm_isa()));
+  std::fflush(stdout);
+
+  if (args.profile) net.set_profiling(true);
+  tessera::Trainer trainer(net, *loss, *optimizer, options);
+  const auto history = trainer.fit(data.train, &data.test);
+
+  double seconds = 0.0;
+  std::int64_t examples = 0;
+  for (const auto& s : history) {
+    seconds += s.seconds;
+    examples += s.examples;
+  }
+  const auto& last = history.back();
+  fmt::print("Test accuracy {} (loss {:.4f}) after {} epochs; training took {:.1f} s, {:.0f} examples/s\n",
+             percent(last.test_accuracy), last.test_loss, last.epoch, seconds,
+             seconds > 0.0 ? static_cast<double>(examples) / seconds : 0.0);
+
+  if (!args.save.empty()) {
+    tessera::save_model(args.save, net,
+                        {{"preset", p.name},
+                         {"loss", to_string(p.loss)},
+                         {"seed", std::to_string(args.seed)},
+                         {"epochs", std::to_string(last.epoch)},
+                         {"test_accuracy", std::to_string(last.test_accuracy)}});
+    fmt::print("Saved the model to {}\n", args.save);
+  }
+  if (args.profile) {
+    const auto profile = net.profile();
+    print_profile(std::cout, profile, seconds, profile.empty() ? 0 : profile.front().backward_calls);
+  }
+  return 0;
+}
+
+int run_eval(const EvalArgs& args) {
+  tessera::ThreadLimit limit(args.threads > 0 ? args.threads : default_threads());
+  tessera::LoadedModel model = tessera::load_model(args.load);
+  const tessera::data::Split data = tessera::data::load_mnist(args.data_dir);
+  require_fits(model.network, data.test, args.load);
+  const auto loss = make_loss(loss_of(model));
+  const tessera::Evaluation e = tessera::Trainer::evaluate(model.network, *loss, data.test);
+  fmt::print("Model {}: {}\n", args.load, architecture(model.network));
+  fmt::print("Test set: {} images, loss {:.4f} ({}), accuracy {}\n", e.examples, e.loss, loss->name(),
+             percent(e.accuracy));
+  std::fflush(stdout);
+  print_confusion(std::cout, e);
+  return 0;
+}
+
+int run_predict(const PredictArgs& args) {
+  tessera::ThreadLimit limit(args.threads > 0 ? args.threads : default_threads());
+  tessera::LoadedModel model = tessera::load_model(args.load);
+  const tessera::data::Split data = tessera::data::load_mnist(args.data_dir);
+  const auto& test = data.test;
+  require_fits(model.network, test, args.load);
+  if (args.index < 0 || args.index >= test.size()) {
+    throw std::invalid_argument("--index " + std::to_string(args.index) + " is outside the test set's 0.." +
+                                std::to_string(test.size() - 1));
+  }
+  tessera::Tensor x(model.network.in_shape().with_batch(1));
+  const std::int64_t order[1] = {args.index};
+  std::int32_t label[1] = {0};
+  test.gather(order, 0, x, label);
+  model.network.eval();
+  const tessera::Tensor& y = model.network.forward(x);
+
+  const auto& shape = test.example_shape();
+  const std::int64_t rows = shape.rank() >= 2 ? shape[0] : 1;
+  print_digit(std::cout, test.image(args.index), rows, test.example_size() / rows);
+  const bool cross_entropy = loss_of(model) == LossKind::CrossEntropy;
+  std::vector<double> scores(static_cast<std::size_t>(y.size()));
+  double top = y[0], sum = 0.0;
+  for (std::int64_t i = 1; i < y.size(); ++i) top = std::max(top, static_cast<double>(y[i]));
+  for (std::int64_t i = 0; i < y.size(); ++i) {
+    const double v = y[i];
+    scores[static_cast<std::size_t>(i)] = cross_entropy ? std::exp(v - top) : v;
+    sum += scores[static_cast<std::size_t>(i)];
+  }
+  std::int64_t best = 0;
+  for (std::int64_t i = 1; i < y.size(); ++i) {
+    if (y[i] > y[best]) best = i;
+  }
+  fmt::print("Test image {}: label {}, predicted {}\n{}:", args.index, label[0], best,
+             cross_entropy ? "Probabilities" : "Outputs");
+  for (std::size_t i = 0; i < scores.size(); ++i)
+    fmt::print("  {}: {:.3f}", i, cross_entropy ? scores[i] / sum : scores[i]);
+  fmt::print("\n");
+  return 0;
+}
+
+}  // namespace mnist_app

@@ -1,0 +1,43 @@
+// The app's subcommands, each taking its parsed options; main.cpp owns parsing and error reporting.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace mnist_app {
+
+struct TrainArgs {
+  std::string data_dir;
+  std::string model = "mlp";
+  std::optional<std::int64_t> epochs, batch_size;
+  std::optional<float> lr;
+  std::optional<std::string> optimizer;
+  int threads = 0;
+  std::uint64_t seed = 1;
+  std::string save, metrics;
+  std::int64_t limit_train = 0, limit_test = 0;  // 0: all
+  bool profile = false;
+};
+
+struct EvalArgs {
+  std::string data_dir, load;
+  int threads = 0;
+};
+
+struct PredictArgs {
+  std::string data_dir, load;
+  std::int64_t index = 0;
+  int threads = 0;
+};
+
+int run_train(const TrainArgs& args);
+int run_eval(const EvalArgs& args);
+int run_predict(const PredictArgs& args);
+
+// ${TESSERA_DATA:-$HOME/.cache/tessera/mnist}
+std::string default_data_dir();
+// TESSERA_NUM_THREADS when set, else every core.
+int default_threads();
+
+}  // namespace mnist_app

@@ -1,0 +1,98 @@
+// The presets: "seed" is the original Python program made fast, "mlp" the modern default.
+#include "presets.hpp"
+
+#include <stdexcept>
+
+namespace mnist_app {
+
+namespace {
+const std::vector<Preset>& presets() {
+  static const std::vector<Preset> all{
+      {"seed",
+       "784-100-50-10, sigmoid after every layer, MSE, SGD: the original program",
+       {100, 50},
+       tessera::Activation::Sigmoid,
+       true,
+       LossKind::MSE,
+       tessera::Init::XavierUniform,
+       "sgd",
+       20.0f,
+       128,
+       10},
+      {"mlp",
+       "784-512-256-10, ReLU, softmax cross-entropy, Adam",
+       {512, 256},
+       tessera::Activation::ReLU,
+       false,
+       LossKind::CrossEntropy,
+       tessera::Init::He,
+       "adam",
+       1e-3f,
+       128,
+       10},
+  };
+  return all;
+}
+
+std::unique_ptr<tessera::Layer> activation_layer(tessera::Activation a) {
+  switch (a) {
+    case tessera::Activation::ReLU:
+      return std::make_unique<tessera::ReLU>();
+    case tessera::Activation::Sigmoid:
+      return std::make_unique<tessera::Sigmoid>();
+    case tessera::Activation::Tanh:
+      return std::make_unique<tessera::Tanh>();
+    case tessera::Activation::Identity:
+      break;
+  }
+  return std::make_unique<tessera::Identity>();
+}
+}  // namespace
+
+const Preset& preset(const std::string& name) {
+  for (const auto& p : presets()) {
+    if (p.name == name) return p;
+  }
+  throw std::invalid_argument("unknown model '" + name + "' (seed or mlp)");
+}
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  for (const auto& p : presets()) names.push_back(p.name);
+  return names;
+}
+
+tessera::Sequential build_network(const Preset& p, std::int64_t inputs, std::int64_t classes) {
+  tessera::Sequential net;
+  std::int64_t width = inputs;
+  for (std::int64_t h : p.hidden) {
+    net.add(tessera::Dense(width, h));
+    net.add(activation_layer(p.activation));
+    width = h;
+  }
+  net.add(tessera::Dense(width, classes));
+  if (p.activate_output) net.add(activation_layer(p.activation));
+  return net;
+}
+
+std::unique_ptr<tessera::Loss> make_loss(LossKind kind) {
+  if (kind == LossKind::MSE) return std::make_unique<tessera::MSE>();
+  return std::make_unique<tessera::SoftmaxCrossEntropy>();
+}
+
+std::unique_ptr<tessera::Optimizer> make_optimizer(const std::string& name, float lr, tessera::Sequential& net) {
+  if (name == "sgd") return std::make_unique<tessera::SGD>(net, tessera::SGDOptions(lr));
+  if (name == "momentum") return std::make_unique<tessera::SGD>(net, tessera::SGDOptions(lr).momentum(0.9f));
+  if (name == "adam") return std::make_unique<tessera::Adam>(net, tessera::AdamOptions(lr));
+  throw std::invalid_argument("unknown optimizer '" + name + "' (sgd, momentum or adam)");
+}
+
+std::string to_string(LossKind kind) { return kind == LossKind::MSE ? "mse" : "cross_entropy"; }
+
+LossKind loss_kind(const std::string& name) {
+  if (name == "mse") return LossKind::MSE;
+  if (name == "cross_entropy") return LossKind::CrossEntropy;
+  throw std::invalid_argument("unknown loss '" + name + "'");
+}
+
+}  // namespace mnist_app

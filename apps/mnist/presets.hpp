@@ -1,0 +1,41 @@
+// The app's model presets: architecture, loss, optimizer and the settings a user gets without options.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tessera/tessera.hpp"
+
+namespace mnist_app {
+
+enum class LossKind { MSE, CrossEntropy };
+
+struct Preset {
+  std::string name;
+  std::string description;
+  std::vector<std::int64_t> hidden;  // widths between the input and the classes
+  tessera::Activation activation;    // after every hidden layer
+  bool activate_output;              // also after the last layer (the original's sigmoid output)
+  LossKind loss;
+  tessera::Init init;
+  std::string optimizer;  // sgd, momentum or adam
+  float lr;
+  std::int64_t batch_size;
+  std::int64_t epochs;
+};
+
+// Throws std::invalid_argument for an unknown name.
+const Preset& preset(const std::string& name);
+std::vector<std::string> preset_names();
+
+tessera::Sequential build_network(const Preset& p, std::int64_t inputs, std::int64_t classes);
+std::unique_ptr<tessera::Loss> make_loss(LossKind kind);
+std::unique_ptr<tessera::Optimizer> make_optimizer(const std::string& name, float lr, tessera::Sequential& net);
+
+// As recorded in model files ("mse", "cross_entropy"), and back (std::invalid_argument if unknown).
+std::string to_string(LossKind kind);
+LossKind loss_kind(const std::string& name);
+
+}  // namespace mnist_app

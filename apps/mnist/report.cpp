@@ -1,0 +1,72 @@
+// Text reports.
+#include "report.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+namespace mnist_app {
+
+void print_profile(std::ostream& out, const std::vector<tessera::LayerProfile>& profile, double train_seconds,
+                   std::int64_t steps) {
+  if (steps < 1 || train_seconds <= 0.0) return;
+  const double step_ms = 1e3 * train_seconds / static_cast<double>(steps);
+  fmt::print(out, "\nProfile: {} steps, {:.3f} ms per step\n", steps, step_ms);
+  fmt::print(out, "{:<26} {:>11} {:>11} {:>9} {:>9} {:>8}\n", "layer", "forward ms", "backward ms", "GFLOP/s",
+             "in GEMM", "share");
+  double layers_ms = 0.0;
+  for (const auto& p : profile) {
+    const double f = 1e3 * p.forward_seconds / static_cast<double>(steps);
+    const double b = 1e3 * p.backward_seconds / static_cast<double>(steps);
+    const double seconds = p.forward_seconds + p.backward_seconds;
+    const double flops = p.forward_flops + p.backward_flops;
+    layers_ms += f + b;
+    const std::string gflops = flops > 0.0 && seconds > 0.0 ? fmt::format("{:.1f}", flops / seconds * 1e-9) : "-";
+    const double in_gemm = seconds > 0.0 ? 100.0 * p.gemm_seconds / seconds : 0.0;
+    fmt::print(out, "{:<26} {:>11.3f} {:>11.3f} {:>9} {:>8.0f}% {:>7.1f}%\n", p.name, f, b, gflops, in_gemm,
+               100.0 * (f + b) / step_ms);
+  }
+  const double rest = step_ms - layers_ms;
+  fmt::print(out, "{:<26} {:>23.3f} {:>9} {:>9} {:>7.1f}%\n", "loss, optimizer, data", rest, "", "",
+             100.0 * rest / step_ms);
+}
+
+void print_confusion(std::ostream& out, const tessera::Evaluation& e) {
+  fmt::print(out, "Confusion matrix (rows: true class, columns: predicted)\n      ");
+  for (std::int32_t c = 0; c < e.classes; ++c) fmt::print(out, "{:>6}", c);
+  fmt::print(out, "\n");
+  for (std::int32_t t = 0; t < e.classes; ++t) {
+    fmt::print(out, "{:>6}", t);
+    for (std::int32_t p = 0; p < e.classes; ++p) {
+      fmt::print(out, "{:>6}", e.confusion[static_cast<std::size_t>(t * e.classes + p)]);
+    }
+    fmt::print(out, "\n");
+  }
+}
+
+void print_digit(std::ostream& out, std::span<const std::uint8_t> pixels, std::int64_t rows, std::int64_t cols) {
+  static constexpr char kShades[] = " .:-=+*#%@";
+  for (std::int64_t r = 0; r < rows; ++r) {
+    std::string line;
+    for (std::int64_t c = 0; c < cols; ++c) {
+      const int v = pixels[static_cast<std::size_t>(r * cols + c)];
+      // Two characters a pixel: terminal cells are about twice as tall as wide.
+      line.append(2, kShades[v * 9 / 255]);
+    }
+    fmt::print(out, "{}\n", line);
+  }
+}
+
+std::string metrics_json(const tessera::EpochStats& s) {
+  std::string line = fmt::format(R"({{"epoch": {}, "examples": {}, "train_loss": {:.8g}, "train_accuracy": {:.6f})",
+                                 s.epoch, s.examples, s.train_loss, s.train_accuracy);
+  if (s.evaluated) {
+    line += fmt::format(R"(, "test_loss": {:.8g}, "test_accuracy": {:.6f})", s.test_loss, s.test_accuracy);
+  } else {
+    line += R"(, "test_loss": null, "test_accuracy": null)";
+  }
+  line += fmt::format(R"(, "seconds": {:.4f}, "examples_per_second": {:.1f}, "threads": {}}})", s.seconds,
+                      s.examples_per_second, s.threads);
+  return line;
+}
+
+}  // namespace mnist_app

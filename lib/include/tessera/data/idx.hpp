@@ -1,0 +1,35 @@
+// Reading IDX files (the MNIST format): unsigned-byte arrays of any rank, raw or gzip-compressed,
+// checked against their header.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tessera::data {
+
+// A data file that cannot be used: the message names the file and what is wrong with it.
+class DataError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The contents of an IDX file of unsigned bytes: extents (outermost first) and the data, row-major.
+struct IdxArray {
+  std::vector<std::int64_t> dims;
+  std::vector<std::uint8_t> data;
+};
+
+// Reads `file`: raw IDX, or gzip-compressed IDX (recognised by its content, not its name). Checks the
+// magic number (0x00 0x00 0x08 rank), the extents and that the data holds exactly their product;
+// never allocates more than the data actually present. Throws DataError naming the file otherwise.
+IdxArray read_idx(const std::filesystem::path& file);
+
+// Finds the IDX file for `name` (e.g. "train-images-idx3-ubyte") in `dir` under the usual spellings:
+// the name itself, with '.' instead of the last '-' ("train-images.idx3-ubyte"), each optionally with
+// ".gz". Throws DataError listing what was tried when none exists.
+std::filesystem::path find_idx_file(const std::filesystem::path& dir, const std::string& name);
+
+}  // namespace tessera::data

@@ -1,0 +1,47 @@
+// Model files: a versioned little-endian binary format holding the architecture (so a file loads
+// without knowing the model in advance), free-form metadata, the parameter buffer and a CRC-32.
+//
+//   offset 0   "TSRMODEL"                      8-byte magic
+//              u32 format version              (1)
+//              u32 n, then n × (string key, string value)      metadata
+//              u32 n, then n × (string kind, u32 m, m × i64)   layers
+//              u64 n, then n × f32                             parameters
+//              u32 CRC-32 of every byte before it
+//   strings are u32 length + bytes; all integers and floats little-endian.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+
+#include "tessera/network.hpp"
+
+namespace tessera {
+
+// A model file that cannot be written or read: the message names the file and the problem.
+class ModelFileError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+inline constexpr std::uint32_t kModelFormatVersion = 1;
+
+using ModelMetadata = std::map<std::string, std::string>;
+
+// Writes `net` (architecture and parameters) and `metadata` to `file` atomically: into a temporary
+// file in the same folder, flushed to disk, then renamed over `file`, so that a failed save leaves any
+// previous file intact. Throws ModelFileError.
+void save_model(const std::filesystem::path& file, Sequential& net, const ModelMetadata& metadata = {});
+
+struct LoadedModel {
+  Sequential network;
+  ModelMetadata metadata;
+};
+
+// Reads a model file, checking magic, version, checksum, every count against the file's size, the
+// architecture and the parameter count. Throws ModelFileError naming the file and the problem.
+LoadedModel load_model(const std::filesystem::path& file);
+
+}  // namespace tessera

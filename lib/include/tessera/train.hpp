@@ -1,0 +1,87 @@
+// The training loop: epochs over a Dataset with a network, a loss and an optimizer; evaluation after
+// each epoch; progress on a terminal, one line per epoch otherwise; divergence stops with an error.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <stdexcept>
+#include <vector>
+
+#include "tessera/data/dataset.hpp"
+#include "tessera/loss.hpp"
+#include "tessera/network.hpp"
+#include "tessera/optim.hpp"
+
+namespace tessera {
+
+// The loss became NaN or infinite: the message names the epoch and the step.
+class TrainingDiverged : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct EpochStats {
+  std::int64_t epoch = 0;     // from 1
+  std::int64_t examples = 0;  // trained in this epoch
+  double train_loss = 0.0;    // mean over the epoch's examples
+  double train_accuracy = 0.0;
+  bool evaluated = false;  // whether the test figures below are set
+  double test_loss = 0.0;
+  double test_accuracy = 0.0;
+  double seconds = 0.0;  // training time of the epoch, evaluation excluded
+  double examples_per_second = 0.0;
+  int threads = 1;
+};
+
+struct Evaluation {
+  double loss = 0.0;
+  double accuracy = 0.0;
+  std::int64_t examples = 0;
+  std::int32_t classes = 0;
+  // confusion[true_class · classes + predicted_class] = count
+  std::vector<std::int64_t> confusion;
+};
+
+enum class Progress {
+  Auto,   // a bar when the output is a terminal, lines otherwise
+  Bar,    // a progress bar redrawn in place, then a summary line per epoch
+  Lines,  // one line per epoch, in the original program's style
+  None,
+};
+
+struct TrainerOptions {
+  std::int64_t epochs = 10;
+  std::int64_t batch_size = 128;
+  std::uint64_t seed = 1;  // the epochs' shuffles
+  Progress progress = Progress::Auto;
+  std::ostream* out = nullptr;  // std::cout when null
+  std::int64_t eval_batch_size = 1000;
+  // Called after each epoch (and its evaluation), e.g. to write a metrics file.
+  std::function<void(const EpochStats&)> on_epoch;
+};
+
+class Trainer {
+ public:
+  // Throws std::invalid_argument for epochs < 1 or batch sizes < 1.
+  Trainer(Sequential& net, const Loss& loss, Optimizer& optimizer, TrainerOptions options);
+
+  // Trains options.epochs epochs over `train` (every example once per epoch, shuffled from the seed,
+  // the last smaller batch included), evaluating on `test` after each when it is not null. Throws
+  // std::invalid_argument when the data does not fit the network, TrainingDiverged on a NaN loss.
+  std::vector<EpochStats> fit(const data::Dataset& train, const data::Dataset* test);
+  // One epoch, numbered from 1.
+  EpochStats train_epoch(const data::Dataset& train, std::int64_t epoch);
+
+  // Loss, accuracy and confusion matrix of `net` over `data`, in batches (evaluation mode).
+  static Evaluation evaluate(Sequential& net, const Loss& loss, const data::Dataset& data,
+                             std::int64_t batch_size = 1000);
+
+ private:
+  Sequential& net_;
+  const Loss& loss_;
+  Optimizer& optimizer_;
+  TrainerOptions options_;
+};
+
+}  // namespace tessera

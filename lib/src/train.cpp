@@ -1,0 +1,175 @@
+// The training loop and evaluation.
+#include "tessera/train.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
+#include "progress.hpp"
+#include "tessera/threading.hpp"
+
+namespace tessera {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The batch buffer for `net` and `data`: [batch, net input...], checked to hold one example per row.
+Tensor batch_buffer(const Sequential& net, const data::Dataset& data, std::int64_t batch) {
+  const Shape& in = net.in_shape();
+  if (in.elements() != data.example_size()) {
+    throw std::invalid_argument("the network takes inputs of shape " + in.to_string() + " (" +
+                                std::to_string(in.elements()) + " values) but the data's examples are " +
+                                data.example_shape().to_string() + " (" + std::to_string(data.example_size()) +
+                                " values)");
+  }
+  if (net.out_shape().rank() != 1 || net.out_shape()[0] < data.classes()) {
+    throw std::invalid_argument("the network's output " + net.out_shape().to_string() + " cannot score the data's " +
+                                std::to_string(data.classes()) + " classes");
+  }
+  return Tensor(in.with_batch(batch));
+}
+
+std::int64_t count_correct(const Tensor& output, std::span<const std::int32_t> labels,
+                           std::span<std::int32_t> predicted) {
+  argmax_rows(output, predicted);
+  std::int64_t correct = 0;
+  for (std::size_t i = 0; i < labels.size(); ++i) correct += predicted[i] == labels[i];
+  return correct;
+}
+
+}  // namespace
+
+Trainer::Trainer(Sequential& net, const Loss& loss, Optimizer& optimizer, TrainerOptions options)
+    : net_(net), loss_(loss), optimizer_(optimizer), options_(std::move(options)) {
+  if (options_.epochs < 1)
+    throw std::invalid_argument("Trainer: epochs must be >= 1, got " + std::to_string(options_.epochs));
+  if (options_.batch_size < 1 || options_.eval_batch_size < 1) {
+    throw std::invalid_argument("Trainer: batch sizes must be >= 1, got " + std::to_string(options_.batch_size) +
+                                " and " + std::to_string(options_.eval_batch_size));
+  }
+  if (options_.out == nullptr) options_.out = &std::cout;
+  if (options_.progress == Progress::Auto) {
+    options_.progress = options_.out == &std::cout && ::isatty(STDOUT_FILENO) ? Progress::Bar : Progress::Lines;
+  }
+}
+
+EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) {
+  const std::int64_t batch = std::min(options_.batch_size, std::max<std::int64_t>(1, train.size()));
+  Tensor x = batch_buffer(net_, train, batch);
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(batch)), predicted(labels.size());
+  const std::vector<std::int64_t> order = train.shuffled_order(options_.seed, epoch);
+  const std::int64_t steps = (train.size() + batch - 1) / batch;
+  std::optional<detail::ProgressBar> bar;
+  if (options_.progress == Progress::Bar) bar.emplace(*options_.out, epoch, options_.epochs, steps);
+
+  net_.train();
+  double loss_sum = 0.0;
+  std::int64_t correct = 0, done = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (std::int64_t step = 0; step < steps; ++step) {
+    const std::int64_t first = step * batch;
+    const std::int64_t n = std::min(batch, train.size() - first);
+    // The epoch's last batch may be smaller: views of the same buffers.
+    Tensor xb = n == batch ? x.view() : x.rows(0, n);
+    const std::span<std::int32_t> lb(labels.data(), static_cast<std::size_t>(n));
+    train.gather(order, first, xb, lb);
+    optimizer_.zero_grad();
+    const Tensor& y = net_.forward(xb);
+    const float loss = loss_.compute(y, lb, &net_.output_gradient());
+    if (!std::isfinite(loss)) {
+      if (bar) bar->clear();
+      throw TrainingDiverged("training diverged at epoch " + std::to_string(epoch) + ", step " +
+                             std::to_string(step + 1) + " of " + std::to_string(steps) + ": the loss is " +
+                             (std::isnan(loss) ? "NaN" : "infinite") + "; try a smaller learning rate");
+    }
+    correct += count_correct(y, lb, std::span<std::int32_t>(predicted.data(), lb.size()));
+    net_.backward(net_.output_gradient());
+    optimizer_.step();
+    loss_sum += static_cast<double>(loss) * static_cast<double>(n);
+    done += n;
+    if (bar) bar->update(step + 1, loss_sum / static_cast<double>(done), done);
+  }
+  EpochStats stats;
+  stats.epoch = epoch;
+  stats.examples = done;
+  stats.seconds = seconds_since(start);
+  stats.train_loss = done > 0 ? loss_sum / static_cast<double>(done) : 0.0;
+  stats.train_accuracy = done > 0 ? static_cast<double>(correct) / static_cast<double>(done) : 0.0;
+  stats.examples_per_second = stats.seconds > 0.0 ? static_cast<double>(done) / stats.seconds : 0.0;
+  stats.threads = max_threads();
+  if (bar) bar->clear();
+  return stats;
+}
+
+std::vector<EpochStats> Trainer::fit(const data::Dataset& train, const data::Dataset* test) {
+  std::vector<EpochStats> history;
+  for (std::int64_t epoch = 1; epoch <= options_.epochs; ++epoch) {
+    EpochStats stats = train_epoch(train, epoch);
+    if (test != nullptr && test->size() > 0) {
+      const Evaluation e = evaluate(net_, loss_, *test, options_.eval_batch_size);
+      stats.evaluated = true;
+      stats.test_loss = e.loss;
+      stats.test_accuracy = e.accuracy;
+      net_.train();
+    }
+    if (options_.progress != Progress::None) {
+      char line[256];
+      int n =
+          std::snprintf(line, sizeof line, "Epoch=%lld, Examples=%lld, AvgError=%.10f",
+                        static_cast<long long>(stats.epoch), static_cast<long long>(stats.examples), stats.train_loss);
+      if (stats.evaluated) {
+        n += std::snprintf(line + n, sizeof line - static_cast<std::size_t>(n), ", TestAccuracy=%.4f",
+                           stats.test_accuracy);
+      }
+      std::snprintf(line + n, sizeof line - static_cast<std::size_t>(n), ", Seconds=%.2f, ExamplesPerSecond=%.0f",
+                    stats.seconds, stats.examples_per_second);
+      *options_.out << line << "\n" << std::flush;
+    }
+    if (options_.on_epoch) options_.on_epoch(stats);
+    history.push_back(stats);
+  }
+  return history;
+}
+
+Evaluation Trainer::evaluate(Sequential& net, const Loss& loss, const data::Dataset& data, std::int64_t batch_size) {
+  if (batch_size < 1)
+    throw std::invalid_argument("evaluate: batch size must be >= 1, got " + std::to_string(batch_size));
+  Evaluation out;
+  out.classes = static_cast<std::int32_t>(net.out_shape().rank() == 1 ? net.out_shape()[0] : 0);
+  out.confusion.assign(static_cast<std::size_t>(out.classes) * static_cast<std::size_t>(out.classes), 0);
+  if (data.size() == 0) return out;
+  const std::int64_t batch = std::min(batch_size, data.size());
+  Tensor x = batch_buffer(net, data, batch);
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(batch)), predicted(labels.size());
+  const std::vector<std::int64_t> order = data.sequential_order();
+  net.eval();
+  double loss_sum = 0.0;
+  std::int64_t correct = 0;
+  for (std::int64_t first = 0; first < data.size(); first += batch) {
+    const std::int64_t n = std::min(batch, data.size() - first);
+    Tensor xb = n == batch ? x.view() : x.rows(0, n);
+    const std::span<std::int32_t> lb(labels.data(), static_cast<std::size_t>(n));
+    data.gather(order, first, xb, lb);
+    const Tensor& y = net.forward(xb);
+    loss_sum += static_cast<double>(loss.compute(y, lb, nullptr)) * static_cast<double>(n);
+    const std::span<std::int32_t> pb(predicted.data(), lb.size());
+    correct += count_correct(y, lb, pb);
+    for (std::size_t i = 0; i < lb.size(); ++i) {
+      ++out.confusion[static_cast<std::size_t>(lb[i]) * static_cast<std::size_t>(out.classes) +
+                      static_cast<std::size_t>(pb[i])];
+    }
+  }
+  out.examples = data.size();
+  out.loss = loss_sum / static_cast<double>(out.examples);
+  out.accuracy = static_cast<double>(correct) / static_cast<double>(out.examples);
+  return out;
+}
+
+}  // namespace tessera
