@@ -27,10 +27,11 @@ std::size_t read_some(gzFile f, const std::filesystem::path& file, void* out, st
   while (done < n) {
     const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - done, 1u << 30));
     const int got = gzread(f, static_cast<char*>(out) + done, chunk);
-    if (got < 0) {
-      int code = 0;
-      const char* message = gzerror(f, &code);
-      fail(file, std::string("corrupt or unreadable compressed data (") + message + ")");
+    // A compressed file cut inside its trailer reads to the end with 0 and only an error code.
+    int code = Z_OK;
+    const char* message = gzerror(f, &code);
+    if (got < 0 || (code != Z_OK && code != Z_STREAM_END)) {
+      fail(file, std::string("corrupt or truncated compressed data (") + message + ")");
     }
     if (got == 0) break;
     done += static_cast<std::size_t>(got);
@@ -97,7 +98,8 @@ IdxArray read_idx(const std::filesystem::path& file) {
 
 std::filesystem::path find_idx_file(const std::filesystem::path& dir, const std::string& name) {
   std::vector<std::string> candidates{name};
-  if (const auto dash = name.rfind('-'); dash != std::string::npos) {
+  // "train-images-idx3-ubyte" is also spelled "train-images.idx3-ubyte".
+  if (const auto dash = name.rfind("-idx"); dash != std::string::npos) {
     candidates.push_back(name.substr(0, dash) + "." + name.substr(dash + 1));
   }
   const std::size_t plain = candidates.size();

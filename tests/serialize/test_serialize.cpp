@@ -1,0 +1,120 @@
+// Model files: save → load gives the same architecture, parameters and predictions; a file written by
+// an earlier version still loads; every truncation, flipped byte and bad header is a clear error; a
+// failed save leaves the previous file as it was.
+#define BOOST_TEST_MODULE serialize
+#include <boost/test/unit_test.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <vector>
+
+#include "support/expect_error.hpp"
+#include "support/files.hpp"
+#include "support/finite_difference.hpp"
+#include "support/temp_dir.hpp"
+#include "tessera/tessera.hpp"
+
+using namespace tessera;
+using tessera::test::expect_error;
+using tessera::test::TempDir;
+
+namespace {
+Sequential small_network() {
+  Sequential net(Dense(6, 5), ReLU(), Dense(5, 4), Sigmoid(), Dense(4, 3), Softmax());
+  net.initialize(3, Init::Normal);
+  return net;
+}
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.size() == b.size() &&
+         std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(float)) == 0;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(save_then_load_gives_the_same_model) {
+  TempDir dir;
+  Sequential net = small_network();
+  save_model(dir / "m.tsr", net, {{"loss", "mse"}, {"note", "hello"}});
+  LoadedModel loaded = load_model(dir / "m.tsr");
+  BOOST_REQUIRE(loaded.network.size() == net.size());
+  for (std::size_t i = 0; i < net.size(); ++i) BOOST_TEST((loaded.network.layer(i).spec() == net.layer(i).spec()));
+  BOOST_TEST(loaded.metadata.at("note") == "hello");
+  BOOST_TEST(same_bits(loaded.network.parameters(), net.parameters()));
+  std::mt19937_64 rng(1);
+  Tensor x(Shape{7, 6});
+  test::fill_uniform(x, rng);
+  const Tensor expected = net.forward(x).clone();
+  BOOST_TEST(same_bits(loaded.network.forward(x), expected));
+}
+
+BOOST_AUTO_TEST_CASE(a_file_from_version_1_still_loads) {
+  // Written by tessera 0.1.0 (format 1): Dense(4, 3), Tanh, Dense(3, 2), initialised with seed 5.
+  LoadedModel m = load_model(TESSERA_TEST_DATA "/models/v1-dense-tanh.tsr");
+  BOOST_REQUIRE(m.network.size() == 3u);
+  BOOST_TEST(m.network.layer(0).name() == "Dense(4, 3)");
+  BOOST_TEST(m.network.layer(1).name() == "Tanh");
+  BOOST_TEST(m.metadata.at("written_by") == "tessera 0.1.0");
+  BOOST_TEST(m.network.parameters()[0] == -0.406766534f);
+  Tensor x(Shape{2, 4});
+  const float input[8] = {0.1f, 0.2f, 0.3f, 0.4f, -1, 0, 1, 2};
+  for (int i = 0; i < 8; ++i) x[i] = input[i];
+  const Tensor& y = m.network.forward(x);
+  const float expected[4] = {1.77742565f, 0.0969220996f, 2.96671891f, 0.320461988f};
+  for (int i = 0; i < 4; ++i) BOOST_TEST(y[i] == expected[i], boost::test_tools::tolerance(1e-5f));
+}
+
+BOOST_AUTO_TEST_CASE(every_truncation_and_flipped_byte_is_a_clear_error) {
+  TempDir dir;
+  Sequential net = small_network();
+  save_model(dir / "good.tsr", net, {{"loss", "mse"}});
+  const auto bytes = test::read_bytes(dir / "good.tsr");
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+    test::write_bytes(dir / "cut.tsr",
+                      std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut)));
+    expect_error<ModelFileError>([&] { load_model(dir / "cut.tsr"); }, "cut.tsr: ");
+  }
+  std::mt19937_64 rng(2);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    auto flipped = bytes;
+    flipped[i] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+    test::write_bytes(dir / "flipped.tsr", flipped);
+    expect_error<ModelFileError>([&] { load_model(dir / "flipped.tsr"); }, "flipped.tsr: ");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_headers_name_the_problem) {
+  TempDir dir;
+  test::write_bytes(dir / "text.tsr", {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '!'});
+  expect_error<ModelFileError>([&] { load_model(dir / "text.tsr"); }, "not a Tessera model file");
+  Sequential net = small_network();
+  save_model(dir / "m.tsr", net);
+  auto bytes = test::read_bytes(dir / "m.tsr");
+  bytes[8] = 9;  // format version 9
+  test::write_bytes(dir / "future.tsr", bytes);
+  expect_error<ModelFileError>([&] { load_model(dir / "future.tsr"); }, "format version 9 is not one this build reads");
+  expect_error<ModelFileError>([&] { load_model(dir / "absent.tsr"); }, "absent.tsr: no such file");
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_save_leaves_the_previous_file_intact) {
+  TempDir dir;
+  Sequential net = small_network();
+  save_model(dir / "m.tsr", net);
+  const auto before = test::read_bytes(dir / "m.tsr");
+  // CI runs as root, which ignores permission bits: fail through paths that cannot exist instead.
+  expect_error<ModelFileError>([&] { save_model(dir / "no-such-folder" / "m.tsr", net); }, "does not exist");
+  test::write_bytes(dir / "plain-file", {1, 2, 3});
+  expect_error<ModelFileError>([&] { save_model(dir / "plain-file" / "m.tsr", net); }, "cannot save");
+  // A directory where the model should go: the temporary file is written, the rename fails.
+  std::filesystem::create_directories(dir / "taken.tsr" / "inside");
+  expect_error<ModelFileError>([&] { save_model(dir / "taken.tsr", net); }, "renaming");
+  BOOST_TEST(test::read_bytes(dir / "m.tsr") == before, boost::test_tools::per_element());
+  // Nothing is left behind.
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) files += entry.is_regular_file();
+  BOOST_TEST(files == 2);  // m.tsr and plain-file
+  // Saving again replaces the file whole.
+  net.initialize(99);
+  save_model(dir / "m.tsr", net);
+  BOOST_TEST(load_model(dir / "m.tsr").network.parameters()[0] == net.parameters()[0]);
+}
