@@ -119,9 +119,12 @@ Split load_mnist(const std::filesystem::path& dir) {
   if (!std::filesystem::is_directory(dir, ec)) {
     throw DataError(dir.string() + ": no such folder; run scripts/fetch-mnist, or pass the folder that holds the data");
   }
-  Split split{
-      Dataset::from_idx(find_idx_file(dir, "train-images-idx3-ubyte"), find_idx_file(dir, "train-labels-idx1-ubyte")),
-      Dataset::from_idx(find_idx_file(dir, "t10k-images-idx3-ubyte"), find_idx_file(dir, "t10k-labels-idx1-ubyte"))};
+  // Looked up in this order, so that the message names the first file missing.
+  const auto train_images = find_idx_file(dir, "train-images-idx3-ubyte");
+  const auto train_labels = find_idx_file(dir, "train-labels-idx1-ubyte");
+  const auto test_images = find_idx_file(dir, "t10k-images-idx3-ubyte");
+  const auto test_labels = find_idx_file(dir, "t10k-labels-idx1-ubyte");
+  Split split{Dataset::from_idx(train_images, train_labels), Dataset::from_idx(test_images, test_labels)};
   if (!(split.train.example_shape() == split.test.example_shape())) {
     throw DataError(dir.string() + ": training images are " + split.train.example_shape().to_string() +
                     " but test images are " + split.test.example_shape().to_string());
