@@ -81,7 +81,11 @@ int run_train(const TrainArgs& args) {
   tessera::Sequential net = build_network(p, data.train.example_size(), data.train.classes());
   net.initialize(args.seed, p.init);
   const auto loss = make_loss(p.loss);
-  const auto optimizer = make_optimizer(optimizer_name, lr, net);
+  const std::int64_t steps_per_epoch = (data.train.size() + options.batch_size - 1) / options.batch_size;
+  const tessera::LRSchedule schedule =
+      p.cosine ? tessera::LRSchedule::cosine(std::max<std::int64_t>(1, options.epochs * steps_per_epoch))
+               : tessera::LRSchedule::constant();
+  const auto optimizer = make_optimizer(optimizer_name, lr, schedule, net);
 
   std::ofstream metrics;
   if (!args.metrics.empty()) {

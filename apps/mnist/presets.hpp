@@ -22,6 +22,7 @@ struct Preset {
   tessera::Init init;
   std::string optimizer;  // sgd, momentum or adam
   float lr;
+  bool cosine;  // the rate decays along a half cosine to 0 over the whole run
   std::int64_t batch_size;
   std::int64_t epochs;
 };
@@ -32,7 +33,8 @@ std::vector<std::string> preset_names();
 
 tessera::Sequential build_network(const Preset& p, std::int64_t inputs, std::int64_t classes);
 std::unique_ptr<tessera::Loss> make_loss(LossKind kind);
-std::unique_ptr<tessera::Optimizer> make_optimizer(const std::string& name, float lr, tessera::Sequential& net);
+std::unique_ptr<tessera::Optimizer> make_optimizer(const std::string& name, float lr,
+                                                   const tessera::LRSchedule& schedule, tessera::Sequential& net);
 
 // As recorded in model files ("mse", "cross_entropy"), and back (std::invalid_argument if unknown).
 std::string to_string(LossKind kind);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "flush_denormals.hpp"
 #include "tessera/threading.hpp"
 
 namespace tessera::detail {
@@ -24,12 +25,14 @@ template <class F>
 void for_each_chunk(std::int64_t n, std::int64_t chunk, const F& fn) {
   const std::int64_t chunks = (n + chunk - 1) / chunk;
   if (chunks <= 1 || max_threads() == 1) {
+    const FlushDenormals flush;
     for (std::int64_t c = 0; c < chunks; ++c) fn(c * chunk, std::min(n, (c + 1) * chunk));
     return;
   }
   tbb::parallel_for(
       tbb::blocked_range<std::int64_t>(0, chunks, 1),
       [&](const tbb::blocked_range<std::int64_t>& r) {
+        const FlushDenormals flush;
         for (std::int64_t c = r.begin(); c < r.end(); ++c) fn(c * chunk, std::min(n, (c + 1) * chunk));
       },
       tbb::simple_partitioner());

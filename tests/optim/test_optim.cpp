@@ -4,6 +4,8 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <xmmintrin.h>
+
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -100,6 +102,27 @@ BOOST_AUTO_TEST_CASE(schedules) {
   BOOST_TEST(opt.learning_rate() == 0.05f);
   opt.step();
   BOOST_TEST(p[0] == -0.25f, boost::test_tools::tolerance(1e-6f));
+}
+
+// A weight whose gradient stays exactly zero has its first moment decay by β1 a step: after about 810
+// steps it would be subnormal, and subnormal arithmetic is ~100× slower. Tessera flushes it to zero,
+// and leaves the caller's floating-point mode as it was.
+BOOST_AUTO_TEST_CASE(subnormal_moments_are_flushed_to_zero) {
+  for (Isa isa : test::supported_isas()) {
+    IsaScope scope(isa);
+    Tensor p(Shape{40}), g(Shape{40});
+    g.fill(1.0f);
+    Adam opt(p, g, AdamOptions(1e-3f));
+    opt.step();
+    g.fill(0.0f);
+    const unsigned mode = _mm_getcsr();
+    for (int step = 0; step < 850; ++step) opt.step();
+    BOOST_TEST(_mm_getcsr() == mode);
+    for (std::int64_t i = 0; i < 40; ++i) {
+      BOOST_TEST(std::fpclassify(opt.first_moment()[i]) != FP_SUBNORMAL, to_string(isa) << " element " << i);
+    }
+    BOOST_TEST(opt.first_moment()[0] == 0.0f);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(zero_grad_clears_plain_buffers) {

@@ -11,6 +11,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include "flush_denormals.hpp"
 #include "tessera/threading.hpp"
 
 namespace tessera::detail {
@@ -104,10 +105,12 @@ void run_jobs(bool parallel, std::int64_t count, const Job& job) {
     tbb::parallel_for(
         tbb::blocked_range<std::int64_t>(0, count, 1),
         [&](const tbb::blocked_range<std::int64_t>& r) {
+          const FlushDenormals flush;
           for (std::int64_t i = r.begin(); i != r.end(); ++i) job(i);
         },
         tbb::simple_partitioner());
   } else {
+    const FlushDenormals flush;
     for (std::int64_t i = 0; i < count; ++i) job(i);
   }
 }
