@@ -2,11 +2,9 @@
 #include "commands.hpp"
 
 #include <fmt/format.h>
-#include <tbb/info.h>
 
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <stdexcept>
@@ -42,25 +40,6 @@ void require_fits(const tessera::Sequential& net, const tessera::data::Dataset& 
 }
 
 }  // namespace
-
-std::string default_data_dir() {
-  if (const char* dir = std::getenv("TESSERA_DATA"); dir != nullptr && *dir != '\0') return dir;
-  const char* home = std::getenv("HOME");
-  return std::string(home != nullptr ? home : ".") + "/.cache/tessera/mnist";
-}
-
-int default_threads() {
-  if (const char* v = std::getenv("TESSERA_NUM_THREADS"); v != nullptr && *v != '\0') {
-    char* end = nullptr;
-    const long n = std::strtol(v, &end, 10);
-    if (*end != '\0' || n < 1 || n > 4096) {
-      throw std::invalid_argument(std::string("TESSERA_NUM_THREADS must be a whole number from 1 to 4096, got '") + v +
-                                  "'");
-    }
-    return static_cast<int>(n);
-  }
-  return tbb::info::default_concurrency();
-}
 
 int run_train(const TrainArgs& args) {
   const Preset& p = preset(args.model);

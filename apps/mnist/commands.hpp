@@ -35,9 +35,4 @@ int run_train(const TrainArgs& args);
 int run_eval(const EvalArgs& args);
 int run_predict(const PredictArgs& args);
 
-// ${TESSERA_DATA:-$HOME/.cache/tessera/mnist}
-std::string default_data_dir();
-// TESSERA_NUM_THREADS when set, else every core.
-int default_threads();
-
 }  // namespace mnist_app

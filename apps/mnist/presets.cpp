@@ -1,6 +1,9 @@
 // The presets: "seed" is the original Python program made fast, "mlp" the modern default.
 #include "presets.hpp"
 
+#include <tbb/info.h>
+
+#include <cstdlib>
 #include <stdexcept>
 
 namespace mnist_app {
@@ -99,6 +102,25 @@ LossKind loss_kind(const std::string& name) {
   if (name == "mse") return LossKind::MSE;
   if (name == "cross_entropy") return LossKind::CrossEntropy;
   throw std::invalid_argument("unknown loss '" + name + "'");
+}
+
+std::string default_data_dir() {
+  if (const char* dir = std::getenv("TESSERA_DATA"); dir != nullptr && *dir != '\0') return dir;
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : ".") + "/.cache/tessera/mnist";
+}
+
+int default_threads() {
+  if (const char* v = std::getenv("TESSERA_NUM_THREADS"); v != nullptr && *v != '\0') {
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    if (*end != '\0' || n < 1 || n > 4096) {
+      throw std::invalid_argument(std::string("TESSERA_NUM_THREADS must be a whole number from 1 to 4096, got '") + v +
+                                  "'");
+    }
+    return static_cast<int>(n);
+  }
+  return tbb::info::default_concurrency();
 }
 
 }  // namespace mnist_app

@@ -36,6 +36,11 @@ std::unique_ptr<tessera::Loss> make_loss(LossKind kind);
 std::unique_ptr<tessera::Optimizer> make_optimizer(const std::string& name, float lr,
                                                    const tessera::LRSchedule& schedule, tessera::Sequential& net);
 
+// ${TESSERA_DATA:-$HOME/.cache/tessera/mnist}
+std::string default_data_dir();
+// TESSERA_NUM_THREADS when set, else every core. Throws std::invalid_argument for a bad value.
+int default_threads();
+
 // As recorded in model files ("mse", "cross_entropy"), and back (std::invalid_argument if unknown).
 std::string to_string(LossKind kind);
 LossKind loss_kind(const std::string& name);

@@ -1,0 +1,157 @@
+// bench_train: whole-epoch training throughput of the app's presets on MNIST, at several batch sizes
+// and thread counts (median of 3 epochs), and inference: latency at batch 1 (median over the test
+// set) and throughput at batch 1000.
+//
+//   bench_train [--data DIR] [--models seed,mlp] [--batch 32,128,256] [--threads 1,2] [--epochs 3]
+//               [--no-inference] [--json]
+// --json prints one JSON object per measurement (compare_pytorch.py reads them).
+#include <fmt/format.h>
+#include <tbb/info.h>
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include "../apps/mnist/presets.hpp"
+#include "tessera/tessera.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+struct Options {
+  std::string data = mnist_app::default_data_dir();
+  std::vector<std::string> models{"seed", "mlp"};
+  std::vector<std::int64_t> batches{32, 128, 256};
+  std::vector<int> threads;
+  int epochs = 3;
+  bool inference = true;
+  bool json = false;
+};
+
+// Examples/s of each of `epochs` epochs of training `preset` at this batch size and thread count.
+std::vector<double> epoch_rates(const tessera::data::Split& data, const mnist_app::Preset& preset, std::int64_t batch,
+                                int epochs) {
+  tessera::Sequential net = mnist_app::build_network(preset, data.train.example_size(), data.train.classes());
+  net.initialize(1, preset.init);
+  const auto loss = mnist_app::make_loss(preset.loss);
+  const auto optimizer = mnist_app::make_optimizer(preset.optimizer, preset.lr, tessera::LRSchedule::constant(), net);
+  tessera::TrainerOptions options;
+  options.batch_size = batch;
+  options.epochs = epochs;
+  options.progress = tessera::Progress::None;
+  tessera::Trainer trainer(net, *loss, *optimizer, options);
+  std::vector<double> rates;
+  for (int e = 1; e <= epochs; ++e) rates.push_back(trainer.train_epoch(data.train, e).examples_per_second);
+  return rates;
+}
+
+struct InferenceResult {
+  double latency_us;       // batch 1, median over the test set
+  double batch1000_per_s;  // images per second at batch 1000
+};
+
+InferenceResult inference(const tessera::data::Split& data, const mnist_app::Preset& preset) {
+  tessera::Sequential net = mnist_app::build_network(preset, data.test.example_size(), data.test.classes());
+  net.initialize(1, preset.init);
+  net.eval();
+  const auto order = data.test.sequential_order();
+  std::vector<std::int32_t> label(1000);
+  tessera::Tensor one(net.in_shape().with_batch(1));
+  std::vector<double> latencies;
+  for (std::int64_t i = 0; i < data.test.size(); ++i) {
+    data.test.gather(order, i, one, std::span<std::int32_t>(label.data(), 1));
+    const auto start = Clock::now();
+    net.forward(one);
+    latencies.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+  }
+  tessera::Tensor batch(net.in_shape().with_batch(1000));
+  std::vector<double> rates;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto start = Clock::now();
+    for (std::int64_t first = 0; first + 1000 <= data.test.size(); first += 1000) {
+      data.test.gather(order, first, batch, label);
+      net.forward(batch);
+    }
+    rates.push_back(static_cast<double>(data.test.size() / 1000 * 1000) /
+                    std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  return {median(latencies), median(rates)};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  const int cores = tbb::info::default_concurrency();
+  o.threads = cores > 1 ? std::vector<int>{1, cores} : std::vector<int>{1};
+  CLI::App app{"bench_train: epoch throughput and inference speed of tessera-mnist's presets on MNIST"};
+  app.add_option("--data", o.data, "folder of the MNIST files");
+  app.add_option("--models", o.models, "presets")->delimiter(',')->check(CLI::IsMember(mnist_app::preset_names()));
+  app.add_option("--batch", o.batches, "batch sizes")->delimiter(',')->check(CLI::PositiveNumber);
+  app.add_option("--threads", o.threads, "thread counts")->delimiter(',')->check(CLI::PositiveNumber);
+  app.add_option("--epochs", o.epochs, "epochs per measurement (the median is reported)")->check(CLI::PositiveNumber);
+  app.add_flag("!--no-inference", o.inference, "skip the inference measurements");
+  app.add_flag("--json", o.json, "one JSON object per line instead of a table");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    const tessera::data::Split data = tessera::data::load_mnist(o.data);
+    if (!o.json) {
+      fmt::print("isa {}, {} cores; epochs of {} examples, median of {}\n\n", tessera::to_string(tessera::gemm_isa()),
+                 cores, data.train.size(), o.epochs);
+      fmt::print("{:<6} {:>6} {:>8} {:>12} {:>12} {:>12}\n", "model", "batch", "threads", "examples/s", "min", "max");
+    }
+    for (const auto& name : o.models) {
+      const auto& preset = mnist_app::preset(name);
+      for (std::int64_t batch : o.batches) {
+        for (int t : o.threads) {
+          tessera::ThreadLimit limit(t);
+          const auto rates = epoch_rates(data, preset, batch, o.epochs);
+          const double med = median(rates);
+          if (o.json) {
+            fmt::print(
+                R"({{"kind": "train", "model": "{}", "batch": {}, "threads": {}, "examples_per_second": {:.1f}}})"
+                "\n",
+                name, batch, t, med);
+          } else {
+            fmt::print("{:<6} {:>6} {:>8} {:>12.0f} {:>12.0f} {:>12.0f}\n", name, batch, t, med,
+                       *std::min_element(rates.begin(), rates.end()), *std::max_element(rates.begin(), rates.end()));
+          }
+          std::fflush(stdout);
+        }
+      }
+    }
+    if (o.inference) {
+      if (!o.json)
+        fmt::print("\n{:<6} {:>8} {:>22} {:>22}\n", "model", "threads", "batch 1: us/image", "batch 1000: images/s");
+      for (const auto& name : o.models) {
+        for (int t : o.threads) {
+          tessera::ThreadLimit limit(t);
+          const InferenceResult r = inference(data, mnist_app::preset(name));
+          if (o.json) {
+            fmt::print(
+                R"({{"kind": "inference", "model": "{}", "threads": {}, "latency_us": {:.2f}, "batch1000_per_second": {:.0f}}})"
+                "\n",
+                name, t, r.latency_us, r.batch1000_per_s);
+          } else {
+            fmt::print("{:<6} {:>8} {:>22.2f} {:>22.0f}\n", name, t, r.latency_us, r.batch1000_per_s);
+          }
+          std::fflush(stdout);
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "bench_train: error: {}\n", e.what());
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Tessera against PyTorch on the same MNIST training, in the same run.
+
+Trains the app's two presets (seed: 784-100-50-10 sigmoid/MSE/SGD, mlp: 784-512-256-10 ReLU/CE/Adam)
+with Tessera (bench_train) and with PyTorch, same data, batch size and thread count, each for a few
+epochs, interleaved, and prints the median examples/s over the epochs of each and the ratio. PyTorch's
+multi-thread runs use OMP_WAIT_POLICY=passive, its best setting here. On N cores, Tessera is compared
+with the better of PyTorch's 1- and N-thread runs. Also batch-1 inference latency (--inference).
+
+  benchmarks/compare_pytorch.py [--bench build/release/benchmarks/bench_train] [--data DIR]
+                                [--models seed,mlp] [--batch 128] [--threads 1,2] [--epochs 3]
+
+Runs where `import torch` works (Debian: python3-torch); elsewhere it says so and exits 0.
+"""
+import argparse
+import gzip
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def have_torch():
+    try:
+        import torch  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def read_idx(folder, name):
+    """The IDX file `name` in `folder` (raw or .gz, either usual spelling) as (dims, bytes)."""
+    stem, kind = name.rsplit("-idx", 1)
+    for candidate in (name, f"{stem}.idx{kind}"):
+        for suffix in ("", ".gz"):
+            path = os.path.join(folder, candidate + suffix)
+            if os.path.exists(path):
+                with (gzip.open if suffix else open)(path, "rb") as f:
+                    data = f.read()
+                rank = data[3]
+                dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(rank)]
+                return dims, data[4 + 4 * rank:]
+    raise SystemExit(f"compare_pytorch: no {name} in {folder}; run scripts/fetch-mnist")
+
+
+def worker(args):
+    """One PyTorch measurement, in its own process so the thread settings apply from the start."""
+    import numpy as np
+    import torch
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    dims, pixels = read_idx(args.data, "train-images-idx3-ubyte")
+    _, labels = read_idx(args.data, "train-labels-idx1-ubyte")
+    n = dims[0]
+    images = torch.from_numpy(np.frombuffer(pixels, dtype=np.uint8).reshape(n, -1).copy())
+    targets = torch.from_numpy(np.frombuffer(labels, dtype=np.uint8).astype(np.int64))
+    nn = torch.nn
+    if args.model == "seed":
+        model = nn.Sequential(nn.Linear(784, 100), nn.Sigmoid(), nn.Linear(100, 50), nn.Sigmoid(),
+                              nn.Linear(50, 10), nn.Sigmoid())
+        loss_fn = nn.MSELoss()
+        optimizer = torch.optim.SGD(model.parameters(), lr=20.0)
+        one_hot = torch.eye(10)
+    else:
+        model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
+        loss_fn = nn.CrossEntropyLoss()
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    result = {"rates": []}
+    if args.inference:
+        tdims, tpixels = read_idx(args.data, "t10k-images-idx3-ubyte")
+        test = torch.from_numpy(np.frombuffer(tpixels, dtype=np.uint8).reshape(tdims[0], -1).copy())
+        model.eval()
+        latencies = []
+        with torch.no_grad():
+            for i in range(min(2000, tdims[0])):
+                x = test[i:i + 1].float().div_(255)
+                start = time.perf_counter()
+                model(x)
+                latencies.append((time.perf_counter() - start) * 1e6)
+        result["latency_us"] = statistics.median(latencies)
+        print(json.dumps(result))
+        return
+    model.train()
+    for _ in range(args.epochs):
+        order = torch.randperm(n)
+        start = time.perf_counter()
+        for first in range(0, n, args.batch):
+            idx = order[first:first + args.batch]
+            x = images[idx].float().div_(255)
+            y = targets[idx]
+            optimizer.zero_grad()
+            out = model(x)
+            loss = loss_fn(out, one_hot[y]) if args.model == "seed" else loss_fn(out, y)
+            loss.backward()
+            optimizer.step()
+        result["rates"].append(n / (time.perf_counter() - start))
+    print(json.dumps(result))
+
+
+def run_pytorch(args, model, batch, threads, inference=False):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    if threads > 1:
+        env["OMP_WAIT_POLICY"] = "passive"
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--data", args.data, "--model", model,
+           "--batch-size", str(batch), "--nthreads", str(threads), "--epochs", str(args.epochs)]
+    if inference:
+        cmd.append("--inference")
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run_tessera(args, model, batch, threads, inference=False):
+    cmd = [args.bench, "--json", "--data", args.data, "--models", model, "--batch", str(batch),
+           "--threads", str(threads), "--epochs", str(args.epochs)]
+    if not inference:
+        cmd.append("--no-inference")
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return rows
+
+
+def main():
+    default_data = os.environ.get("TESSERA_DATA") or os.path.expanduser("~/.cache/tessera/mnist")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bench", default=os.path.join(ROOT, "build", "release", "benchmarks", "bench_train"))
+    p.add_argument("--data", default=default_data)
+    p.add_argument("--models", default="seed,mlp")
+    p.add_argument("--batch", default="128")
+    p.add_argument("--threads", default=f"1,{os.cpu_count() or 1}")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--inference", action="store_true", help="also batch-1 inference latency")
+    # The worker's own options.
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--model", help=argparse.SUPPRESS)
+    p.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--nthreads", type=int, help=argparse.SUPPRESS)
+    args = p.parse_args()
+
+    if not have_torch():
+        # Debian's python3-torch lives with the system interpreter; a pyenv or venv python lacks it.
+        system = "/usr/bin/python3"
+        if os.path.exists(system) and os.path.realpath(sys.executable) != os.path.realpath(system):
+            os.execv(system, [system] + sys.argv)
+        print("compare_pytorch: PyTorch is not installed here (Debian: apt-get install python3-torch); "
+              "nothing to compare.")
+        return 0
+    if args.worker:
+        args.threads = args.nthreads
+        args.batch = args.batch_size
+        worker(args)
+        return 0
+    if not os.path.exists(args.bench):
+        raise SystemExit(f"compare_pytorch: {args.bench} not found; build with cmake --preset release && "
+                         "cmake --build --preset release")
+
+    import torch
+    models = args.models.split(",")
+    batches = [int(b) for b in args.batch.split(",")]
+    threads = sorted({int(t) for t in args.threads.split(",")})
+    print(f"Tessera vs PyTorch {torch.__version__}: examples/s over an epoch of MNIST, median of {args.epochs}")
+    print(f"{'model':<6} {'batch':>5} {'threads':>7} {'Tessera':>10} {'PyTorch':>10} {'ratio':>7}")
+    summary = []
+    for model in models:
+        for batch in batches:
+            pytorch_by_threads = {}
+            tessera_by_threads = {}
+            for t in threads:
+                tessera = run_tessera(args, model, batch, t)[0]["examples_per_second"]
+                pytorch = statistics.median(run_pytorch(args, model, batch, t)["rates"])
+                tessera_by_threads[t], pytorch_by_threads[t] = tessera, pytorch
+                print(f"{model:<6} {batch:>5} {t:>7} {tessera:>10.0f} {pytorch:>10.0f} {tessera / pytorch:>6.2f}x",
+                      flush=True)
+            for t in threads:
+                best = max(pytorch_by_threads[u] for u in threads if u <= t)
+                summary.append((model, batch, t, tessera_by_threads[t], best))
+    print("\nOn t threads, against the better PyTorch run at up to t threads:")
+    for model, batch, t, tessera, best in summary:
+        print(f"  {model:<6} batch {batch:<4} {t} thread{'s' if t > 1 else ' '}: Tessera {tessera:>8.0f}, "
+              f"best PyTorch {best:>8.0f}: {tessera / best:.2f}x")
+    if args.inference:
+        print("\nInference at batch 1, one thread (median microseconds per image):")
+        for model in models:
+            tessera = [r for r in run_tessera(args, model, 128, 1, inference=True) if r["kind"] == "inference"]
+            pytorch = run_pytorch(args, model, 1, 1, inference=True)["latency_us"]
+            print(f"  {model:<6} Tessera {tessera[0]['latency_us']:8.1f}   PyTorch {pytorch:8.1f}   "
+                  f"{pytorch / tessera[0]['latency_us']:.1f}x faster")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
