@@ -154,10 +154,10 @@ int run_predict(const PredictArgs& args) {
   print_digit(std::cout, test.image(args.index), rows, test.example_size() / rows);
   const bool cross_entropy = loss_of(model) == LossKind::CrossEntropy;
   std::vector<double> scores(static_cast<std::size_t>(y.size()));
-  double top = y[0], sum = 0.0;
+  double top = static_cast<double>(y[0]), sum = 0.0;
   for (std::int64_t i = 1; i < y.size(); ++i) top = std::max(top, static_cast<double>(y[i]));
   for (std::int64_t i = 0; i < y.size(); ++i) {
-    const double v = y[i];
+    const double v = static_cast<double>(y[i]);
     scores[static_cast<std::size_t>(i)] = cross_entropy ? std::exp(v - top) : v;
     sum += scores[static_cast<std::size_t>(i)];
   }
