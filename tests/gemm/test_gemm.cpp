@@ -263,10 +263,15 @@ BOOST_AUTO_TEST_SUITE(threads)
 BOOST_DATA_TEST_CASE(bitwise_identical_across_thread_counts, bdata::make(supported_isas()), isa) {
   IsaScope scope(isa);
   std::mt19937_64 rng(11);
-  for (const Case& cs : {Case{Trans::No, Trans::No, 300, 500, 700, 1.0f, 0.3f, 1},
-                         Case{Trans::Yes, Trans::No, 784, 512, 128, 1.0f, 0.0f, 0},
-                         Case{Trans::No, Trans::Yes, 128, 784, 100, -0.5f, 1.0f, 0},
-                         Case{Trans::No, Trans::No, 256, 10, 256, 1.0f, 0.0f, 0}}) {
+  for (const Case& cs :
+       {Case{Trans::No, Trans::No, 300, 500, 700, 1.0f, 0.3f, 1},
+        Case{Trans::Yes, Trans::No, 784, 512, 128, 1.0f, 0.0f, 0},
+        Case{Trans::No, Trans::Yes, 128, 784, 100, -0.5f, 1.0f, 0},
+        Case{Trans::No, Trans::No, 256, 10, 256, 1.0f, 0.0f, 0},
+        // single rows and columns: the streamed path, split over outputs
+        Case{Trans::No, Trans::No, 1, 1000, 700, 1.0f, 0.0f, 0},
+        Case{Trans::No, Trans::Yes, 1, 777, 300, 0.5f, 1.0f, 0}, Case{Trans::No, Trans::No, 900, 1, 300, 1.0f, 0.0f, 0},
+        Case{Trans::Yes, Trans::No, 1500, 1, 100, 1.0f, 0.3f, 0}}) {
     const Operands o = make_operands(cs, rng);
     Matrix serial = o.c;
     {

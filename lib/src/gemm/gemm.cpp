@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gemm/driver.hpp"
+#include "gemm/gemv.hpp"
 #include "gemm/kernel_set.hpp"
 
 namespace tessera {
@@ -71,6 +72,10 @@ void gemm(Trans trans_a, Trans trans_b, std::int64_t m, std::int64_t n, std::int
   }
   const detail::MatrixView av = ta ? detail::MatrixView{a, 1, lda} : detail::MatrixView{a, lda, 1};
   const detail::MatrixView bv = tb ? detail::MatrixView{b, 1, ldb} : detail::MatrixView{b, ldb, 1};
+  if ((m == 1 || n == 1) && detail::run_gemv(ks, m, n, k, alpha, av, bv, beta, c, ldc)) {
+    if (detail::changes_c(epilogue)) ks.epilogue(c, ldc, m, n, epilogue.bias, epilogue.activation);
+    return;
+  }
   detail::run_gemm(ks, m, n, k, alpha, av, bv, beta, c, ldc, epilogue);
 }
 

@@ -43,6 +43,16 @@ using PackFn = void (*)(const float* src, std::int64_t rs_x, std::int64_t cs_k, 
 using EpilogueFn = void (*)(float* c, std::int64_t ldc, std::int64_t rows, std::int64_t cols, const float* bias,
                             Activation activation);
 
+// Products with one row or one column of output (batch-1 inference) read each weight once, so they
+// run as streaming loops instead of packed tiles (packing alone cost more than the whole product).
+// Both compute, for outputs j in [0, n): y[j·incy] = alpha·Σ_k x[k·incx]·B(k, j) + beta·y[j·incy],
+// summing k in order 0, 1, … (beta == 0 writes y without reading it).
+//   GemvRows: B(k, j) at b[k·ldb + j] (rows of B streamed, outputs along vector lanes);
+//   GemvDots: B(k, j) at b[j·ldb + k] with incx == 1 (one dot product per output).
+using GemvRows = void (*)(std::int64_t n, std::int64_t k, float alpha, const float* x, std::int64_t incx,
+                          const float* b, std::int64_t ldb, float beta, float* y, std::int64_t incy);
+using GemvDots = GemvRows;
+
 // Block sizes (BLIS names, for our row-major orientation where NR runs along vector lanes):
 //   mr × nr : register tile;  kc : depth of one packed panel;
 //   nc_l2   : columns of a packed B block each thread streams from its own L2 (kc·nc_l2 floats);
@@ -64,6 +74,8 @@ struct KernelSet {
   PackFn pack_a;
   PackFn pack_b;
   EpilogueFn epilogue;
+  GemvRows gemv_rows;
+  GemvDots gemv_dots;
 };
 
 const KernelSet& kernel_set_generic();
