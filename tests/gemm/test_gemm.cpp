@@ -340,6 +340,12 @@ BOOST_DATA_TEST_CASE(fused_matches_unfused, bdata::make(supported_isas()), isa) 
   for (Activation act : {Activation::Identity, Activation::ReLU, Activation::Sigmoid, Activation::Tanh}) {
     for (bool with_bias : {false, true}) {
       for (const Case& cs : {Case{Trans::No, Trans::No, 128, 10, 256, 1.0f, 0.0f, 0},
+                             // swapped products: the epilogue runs over each task's region
+                             Case{Trans::No, Trans::No, 128, 100, 784, 1.0f, 0.0f, 0},
+                             Case{Trans::No, Trans::No, 1000, 24, 300, 1.0f, 0.0f, 3},
+                             // single rows and columns: the streamed path
+                             Case{Trans::No, Trans::No, 1, 100, 784, 1.0f, 0.0f, 0},
+                             Case{Trans::No, Trans::No, 37, 1, 50, 1.0f, 0.5f, 0},
                              Case{Trans::No, Trans::Yes, 67, 93, 41, 1.0f, 0.5f, 2},
                              Case{Trans::Yes, Trans::No, 200, 700, 500, 1.0f, 0.0f, 1},
                              Case{Trans::No, Trans::No, 5, 9, 3, 0.0f, 1.0f, 0}}) {

@@ -237,7 +237,7 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
                                   : bs.mr,
                b_sliver, b_source ? pr.b.rs : bs.nr, b_packed, pr.c + (ic + i) * pr.rs_c + (jc + j) * pr.cs_c, pr.rs_c,
                pr.cs_c, nj, alpha, beta);
-        if (last && pr.has_epilogue) apply_epilogue(pr, ic + i, mi, jc + j, nj);
+        if (last && pr.has_epilogue && !pr.swapped) apply_epilogue(pr, ic + i, mi, jc + j, nj);
       };
       if (op.direct_b) {
         // B read in place is not compact: keep each B sliver hot (L1/L2) across the few A slivers.
@@ -249,6 +249,12 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
         for (std::int64_t rt = r0; rt < r1; ++rt) {
           for (std::int64_t ct = c0; ct < c1; ++ct) tile(rt, ct);
         }
+      }
+      // A swapped tile is only mr columns of C wide: its rows are too short for the epilogue's
+      // vectors (sigmoid per tile cost 6× the pass below). Apply it to the task's whole region.
+      if (last && pr.has_epilogue && pr.swapped) {
+        const std::int64_t i0 = r0 * bs.mr, j0 = c0 * bs.nr;
+        apply_epilogue(pr, ic + i0, std::min(r1 * bs.mr, mm) - i0, jc + j0, std::min(c1 * bs.nr, nn) - j0);
       }
     };
     run_jobs(parallel, grid.tasks(), compute_task);
