@@ -93,6 +93,7 @@ void Sequential::build() {
     slots_[i].fused = activation && !slots_[i - 1].fused && layers_[i - 1]->fuse(*activation);
   }
   for (const auto& l : layers_) l->set_profiling(profiling_);
+  layers_.front()->set_reads_data(true);
   built_ = true;
   // Usable at once, as in PyTorch; initialize() draws again from the caller's seed.
   initialize(0);

@@ -134,6 +134,27 @@ BOOST_AUTO_TEST_CASE(relu_tanh_cross_entropy_network) {
   check_network(net, SoftmaxCrossEntropy(), 6, {1e-3, 2e-4, 1e-2, 1e-5}, "ReLU/tanh/CE");
 }
 
+BOOST_AUTO_TEST_CASE(mostly_zero_inputs) {
+  // The first layer's compressed path for data that is mostly zeros (as images are).
+  Sequential net(Dense(40, 9), Sigmoid(), Dense(9, 4));
+  net.initialize(4, Init::Normal);
+  std::mt19937_64 rng(11);
+  Tensor x(Shape{6, 40});
+  fill_uniform(x, rng);
+  for (std::int64_t i = 0; i < x.size(); ++i) {
+    if (i % 4 != 0) x[i] = 0.0f;
+  }
+  const auto labels = random_labels(6, 4, rng);
+  const SoftmaxCrossEntropy ce;
+  net.zero_grad();
+  ce.compute(net.forward(x), labels, &net.output_gradient());
+  net.backward(net.output_gradient());
+  const Tensor analytic = net.gradients().clone();
+  const auto f = [&] { return static_cast<double>(ce.compute(net.forward(x), labels, nullptr)); };
+  check_gradient("sparse-input parameters", net.parameters().data(), analytic.data(), analytic.size(), f,
+                 {1e-2, 1e-4, 1e-2});
+}
+
 BOOST_AUTO_TEST_CASE(unfused_activation_first_and_softmax_last) {
   // An activation that follows another activation is not fused; Softmax's backward is exercised.
   Sequential net(Dense(6, 5), Tanh(), Sigmoid(), Dense(5, 4), Softmax());
@@ -177,6 +198,10 @@ BOOST_AUTO_TEST_CASE(bit_identical_parameters_at_1_2_and_7_threads) {
   const std::int64_t batch = 97;
   Tensor x(Shape{batch, 300});
   fill_uniform(x, rng);
+  // Mostly zeros, like images: the first layer takes its compressed path, split over threads too.
+  for (std::int64_t i = 0; i < x.size(); ++i) {
+    if (i % 5 != 0) x[i] = 0.0f;
+  }
   const auto labels = random_labels(batch, 10, rng);
   for (int which : {0, 1}) {
     std::vector<Tensor> results;

@@ -3,8 +3,10 @@
 
 #include <stdexcept>
 
+#include "gemm/kernel_set.hpp"
 #include "layers/batch_checks.hpp"
 #include "layers/column_sums.hpp"
+#include "layers/sparse_input.hpp"
 
 namespace tessera {
 
@@ -16,6 +18,10 @@ Dense::Dense(std::int64_t in, std::int64_t out) : in_(in), out_(out) {
                                 std::to_string(in) + ", " + std::to_string(out) + ")");
   }
 }
+
+Dense::Dense(Dense&&) noexcept = default;
+Dense& Dense::operator=(Dense&&) noexcept = default;
+Dense::~Dense() = default;
 
 std::string Dense::name() const { return "Dense(" + std::to_string(in_) + ", " + std::to_string(out_) + ")"; }
 
@@ -47,8 +53,18 @@ void Dense::forward(const Tensor& x, Tensor& y) {
   require_bound();
   const std::int64_t batch = detail::check_forward(*this, x, y);
   const Epilogue epilogue{w_ + in_ * out_, fused_.value_or(Activation::Identity)};
+  forward_was_sparse_ = false;
+  if (reads_data_) {
+    if (!sparse_) sparse_ = std::make_unique<detail::SparseBatch>();
+    forward_was_sparse_ = sparse_->build(x.data(), batch, in_, kSparseDensity);
+  }
   timed_gemm([&] {
-    gemm(Trans::No, Trans::No, batch, out_, in_, 1.0f, x.data(), in_, w_, out_, 0.0f, y.data(), out_, epilogue);
+    if (forward_was_sparse_) {
+      sparse_->times(w_, out_, y.data(), out_);
+      detail::active_kernel_set().epilogue(y.data(), out_, batch, out_, epilogue.bias, epilogue.activation);
+    } else {
+      gemm(Trans::No, Trans::No, batch, out_, in_, 1.0f, x.data(), in_, w_, out_, 0.0f, y.data(), out_, epilogue);
+    }
   });
 }
 
@@ -57,7 +73,12 @@ void Dense::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor*
   const std::int64_t batch = detail::check_backward(*this, x, y, dy, dx);
   const float beta = accumulate ? 1.0f : 0.0f;
   timed_gemm([&] {
-    gemm(Trans::Yes, Trans::No, in_, out_, batch, 1.0f, x.data(), in_, dy.data(), out_, beta, dw_, out_);
+    // The compressed batch of the forward pass, when it was of this same input.
+    if (forward_was_sparse_ && sparse_->source() == x.data()) {
+      sparse_->transposed_times(dy.data(), out_, beta, dw_, out_);
+    } else {
+      gemm(Trans::Yes, Trans::No, in_, out_, batch, 1.0f, x.data(), in_, dy.data(), out_, beta, dw_, out_);
+    }
     if (dx != nullptr) {
       gemm(Trans::No, Trans::Yes, batch, in_, out_, 1.0f, dy.data(), out_, w_, out_, 0.0f, dx->data(), in_);
     }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -9,10 +10,17 @@
 
 namespace tessera {
 
+namespace detail {
+class SparseBatch;
+}
+
 class Dense final : public Layer {
  public:
   // Throws std::invalid_argument unless in >= 1 and out >= 1.
   Dense(std::int64_t in, std::int64_t out);
+  Dense(Dense&&) noexcept;
+  Dense& operator=(Dense&&) noexcept;
+  ~Dense() override;
 
   std::string name() const override;
   LayerSpec spec() const override { return {"Dense", {in_, out_}}; }
@@ -25,6 +33,10 @@ class Dense final : public Layer {
   void bind(float* values, float* gradients) override;
   void initialize(Init init, Rng& rng) override;
   bool fuse(Activation activation) override;
+  // When it reads the data and a batch is mostly zeros (at most kSparseDensity nonzero: MNIST's images
+  // are 19%), forward and the weight gradient multiply only the nonzeros.
+  void set_reads_data(bool reads_data) override { reads_data_ = reads_data; }
+  static constexpr double kSparseDensity = 0.35;
 
   // x: [B, in] → y = act(x·W + b): [B, out], as one gemm call with the bias (and a fused activation)
   // in its epilogue.
@@ -49,6 +61,9 @@ class Dense final : public Layer {
   float* w_ = nullptr;
   float* dw_ = nullptr;
   std::optional<Activation> fused_;
+  bool reads_data_ = false;
+  bool forward_was_sparse_ = false;
+  std::unique_ptr<detail::SparseBatch> sparse_;
 };
 
 }  // namespace tessera

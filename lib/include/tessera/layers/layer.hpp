@@ -66,6 +66,9 @@ class Layer {
 
   // Training or evaluation mode (for layers such as dropout that differ).
   virtual void set_training(bool /*training*/) {}
+  // Whether this layer reads the network's input (Sequential sets it for its first layer). Data such
+  // as images is mostly zeros, which a layer may exploit by checking each batch.
+  virtual void set_reads_data(bool /*reads_data*/) {}
 
   // Seconds spent inside gemm since the last reset, counted while profiling is on.
   double gemm_seconds() const noexcept { return gemm_seconds_; }

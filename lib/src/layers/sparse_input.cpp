@@ -1,0 +1,90 @@
+// Compressed rows and columns of a batch, and the two products through the kernels' sparse loop.
+#include "layers/sparse_input.hpp"
+
+#include <algorithm>
+
+#include "gemm/kernel_set.hpp"
+#include "parallel.hpp"
+
+namespace tessera::detail {
+
+namespace {
+// Rows (examples, or inputs for dW) per task: each holds a few hundred nonzeros of work at least.
+constexpr std::int64_t kRowsPerTask = 16;
+}  // namespace
+
+bool SparseBatch::build(const float* x, std::int64_t rows, std::int64_t cols, double max_density) {
+  source_ = nullptr;
+  have_columns_ = false;
+  const std::int64_t total = rows * cols;
+  const auto limit = static_cast<std::int64_t>(max_density * static_cast<double>(total));
+  // Sized once for the limit plus one row of overrun and the kernel's slack; resize within capacity
+  // allocates nothing.
+  row_offsets_.resize(static_cast<std::size_t>(rows + 1));
+  const auto capacity = static_cast<std::size_t>(limit + cols + 16);
+  if (row_index_.size() < capacity) {
+    row_index_.resize(capacity);
+    row_value_.resize(capacity);
+  }
+  const KernelSet& ks = active_kernel_set();
+  std::int64_t nnz = 0;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    row_offsets_[static_cast<std::size_t>(r)] = static_cast<std::int32_t>(nnz);
+    nnz += ks.compress(x + r * cols, cols, 0, row_index_.data() + nnz, row_value_.data() + nnz);
+    if (nnz > limit) return false;
+  }
+  row_offsets_[static_cast<std::size_t>(rows)] = static_cast<std::int32_t>(nnz);
+  rows_ = rows;
+  cols_ = cols;
+  source_ = x;
+  return true;
+}
+
+void SparseBatch::times(const float* w, std::int64_t n, float* y, std::int64_t ldy) const {
+  const KernelSet& ks = active_kernel_set();
+  for_each_chunk(rows_, kRowsPerTask, [&](std::int64_t begin, std::int64_t end) {
+    ks.sparse_rows(end - begin, n, row_offsets_.data() + begin, row_index_.data(), row_value_.data(), w, n, 0.0f,
+                   y + begin * ldy, ldy);
+  });
+}
+
+void SparseBatch::build_columns() {
+  // A counting sort of the entries by column; within a column the examples stay in order.
+  const std::int64_t nnz = row_offsets_[static_cast<std::size_t>(rows_)];
+  col_offsets_.assign(static_cast<std::size_t>(cols_ + 1), 0);
+  if (col_index_.size() < static_cast<std::size_t>(nnz)) {
+    col_index_.resize(std::max(static_cast<std::size_t>(nnz), row_index_.size()));
+    col_value_.resize(col_index_.size());
+  }
+  for (std::int64_t e = 0; e < nnz; ++e)
+    ++col_offsets_[static_cast<std::size_t>(row_index_[static_cast<std::size_t>(e)]) + 1];
+  for (std::int64_t p = 0; p < cols_; ++p) {
+    col_offsets_[static_cast<std::size_t>(p + 1)] += col_offsets_[static_cast<std::size_t>(p)];
+  }
+  // Fill from the front, using the offsets as cursors, then shift them back.
+  for (std::int64_t r = 0; r < rows_; ++r) {
+    for (std::int32_t e = row_offsets_[static_cast<std::size_t>(r)]; e < row_offsets_[static_cast<std::size_t>(r + 1)];
+         ++e) {
+      const auto p = static_cast<std::size_t>(row_index_[static_cast<std::size_t>(e)]);
+      const auto slot = static_cast<std::size_t>(col_offsets_[p]++);
+      col_index_[slot] = static_cast<std::int32_t>(r);
+      col_value_[slot] = row_value_[static_cast<std::size_t>(e)];
+    }
+  }
+  for (std::int64_t p = cols_; p > 0; --p) {
+    col_offsets_[static_cast<std::size_t>(p)] = col_offsets_[static_cast<std::size_t>(p - 1)];
+  }
+  col_offsets_[0] = 0;
+  have_columns_ = true;
+}
+
+void SparseBatch::transposed_times(const float* dy, std::int64_t n, float beta, float* dw, std::int64_t lddw) {
+  if (!have_columns_) build_columns();
+  const KernelSet& ks = active_kernel_set();
+  for_each_chunk(cols_, kRowsPerTask * 4, [&](std::int64_t begin, std::int64_t end) {
+    ks.sparse_rows(end - begin, n, col_offsets_.data() + begin, col_index_.data(), col_value_.data(), dy, n, beta,
+                   dw + begin * lddw, lddw);
+  });
+}
+
+}  // namespace tessera::detail
