@@ -24,12 +24,13 @@ struct IdxArray {
 
 // Reads `file`: raw IDX, or gzip-compressed IDX (recognised by its content, not its name). Checks the
 // magic number (0x00 0x00 0x08 rank), the extents and that the data holds exactly their product;
-// never allocates more than the data actually present. Throws DataError naming the file otherwise.
+// memory grows with the data actually present (in 4 MiB steps), never with what the header claims.
+// Throws DataError naming the file otherwise.
 IdxArray read_idx(const std::filesystem::path& file);
 
 // Finds the IDX file for `name` (e.g. "train-images-idx3-ubyte") in `dir` under the usual spellings:
-// the name itself, with '.' instead of the last '-' ("train-images.idx3-ubyte"), each optionally with
-// ".gz". Throws DataError listing what was tried when none exists.
+// the name itself, with '.' instead of the '-' before "idx" ("train-images.idx3-ubyte"), each
+// optionally with ".gz". Throws DataError listing what was tried when none exists.
 std::filesystem::path find_idx_file(const std::filesystem::path& dir, const std::string& name);
 
 }  // namespace tessera::data
