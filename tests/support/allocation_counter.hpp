@@ -1,5 +1,7 @@
 // Replaces the global operator new of the test executable that includes it (include it in exactly one
 // translation unit) to count heap allocations, for the checks that a warm code path allocates nothing.
+// To find an allocation, run the test with TESSERA_ABORT_ON_ALLOCATION=1 under a debugger: a counted
+// allocation then aborts where it happens.
 #pragma once
 
 #include <atomic>
