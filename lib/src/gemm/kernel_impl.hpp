@@ -673,6 +673,24 @@ std::int64_t compress(const float* x, std::int64_t n, std::int32_t base, std::in
   return count;
 }
 
+template <class Arch>
+void transpose(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst, std::int64_t ldd) {
+  std::int64_t r = 0;
+#if defined(__AVX__)
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (; r + 8 <= rows; r += 8) {
+    std::int64_t c = 0;
+    for (; c + 8 <= cols; c += 8) transpose_8x8(src + r * lds + c, lds, dst + c * ldd + r, ldd, one);
+    for (; c < cols; ++c) {
+      for (std::int64_t i = 0; i < 8; ++i) dst[c * ldd + r + i] = src[(r + i) * lds + c];
+    }
+  }
+#endif
+  for (; r < rows; ++r) {
+    for (std::int64_t c = 0; c < cols; ++c) dst[c * ldd + r] = src[r * lds + c];
+  }
+}
+
 template <class Arch, int MR, int NR, int PrefetchSteps>
 KernelSet make_kernel_set(Isa isa, const char* name, BlockSizes blocks, int swapped_store_cost) {
   static_assert(MR <= kMaxMr);
@@ -691,7 +709,8 @@ KernelSet make_kernel_set(Isa isa, const char* name, BlockSizes blocks, int swap
                    &gemv_rows<Arch>,
                    &gemv_dots<Arch>,
                    &sparse_rows<Arch>,
-                   &compress<Arch>};
+                   &compress<Arch>,
+                   &transpose<Arch>};
 }
 
 }  // namespace

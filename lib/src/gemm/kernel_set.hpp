@@ -61,6 +61,11 @@ using SparseRowsFn = void (*)(std::int64_t rows, std::int64_t n, const std::int3
                               const float* value, const float* b, std::int64_t ldb, float beta, float* c,
                               std::int64_t ldc);
 
+// dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols: a matrix transposed, through register
+// transposes of 8×8 blocks where the ISA has them.
+using TransposeFn = void (*)(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst,
+                             std::int64_t ldd);
+
 // Writes the nonzeros of x[0..n) as (index, value) pairs, index = p + base, in order; returns their
 // count. May write up to n + 16 entries (the slack must exist).
 using CompressFn = std::int64_t (*)(const float* x, std::int64_t n, std::int32_t base, std::int32_t* index,
@@ -91,6 +96,7 @@ struct KernelSet {
   GemvDots gemv_dots;
   SparseRowsFn sparse_rows;
   CompressFn compress;
+  TransposeFn transpose;
 };
 
 const KernelSet& kernel_set_generic();

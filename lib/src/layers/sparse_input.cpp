@@ -51,32 +51,24 @@ void SparseBatch::times(const float* w, std::int64_t n, float* y, std::int64_t l
 }
 
 void SparseBatch::build_columns() {
-  // A counting sort of the entries by column; within a column the examples stay in order.
-  const std::int64_t nnz = row_offsets_[static_cast<std::size_t>(rows_)];
-  col_offsets_.assign(static_cast<std::size_t>(cols_ + 1), 0);
-  if (col_index_.size() < static_cast<std::size_t>(nnz)) {
-    col_index_.resize(std::max(static_cast<std::size_t>(nnz), row_index_.size()));
-    col_value_.resize(col_index_.size());
-  }
-  for (std::int64_t e = 0; e < nnz; ++e)
-    ++col_offsets_[static_cast<std::size_t>(row_index_[static_cast<std::size_t>(e)]) + 1];
+  // The input transposed (8×8 register transposes), then each of its rows compressed like the
+  // forward's: the entries of a column come out in example order. A counting sort of the row entries
+  // by column scattered writes over two 100-KiB arrays and cost as much as the product itself.
+  const KernelSet& ks = active_kernel_set();
+  const auto grow = [](auto& v, std::size_t n) {
+    if (v.size() < n) v.resize(n);
+  };
+  grow(transposed_, static_cast<std::size_t>(rows_ * cols_));
+  grow(col_index_, row_index_.size());
+  grow(col_value_, row_index_.size());
+  col_offsets_.resize(static_cast<std::size_t>(cols_ + 1));
+  ks.transpose(source_, rows_, cols_, cols_, transposed_.data(), rows_);
+  std::int64_t nnz = 0;
   for (std::int64_t p = 0; p < cols_; ++p) {
-    col_offsets_[static_cast<std::size_t>(p + 1)] += col_offsets_[static_cast<std::size_t>(p)];
+    col_offsets_[static_cast<std::size_t>(p)] = static_cast<std::int32_t>(nnz);
+    nnz += ks.compress(transposed_.data() + p * rows_, rows_, 0, col_index_.data() + nnz, col_value_.data() + nnz);
   }
-  // Fill from the front, using the offsets as cursors, then shift them back.
-  for (std::int64_t r = 0; r < rows_; ++r) {
-    for (std::int32_t e = row_offsets_[static_cast<std::size_t>(r)]; e < row_offsets_[static_cast<std::size_t>(r + 1)];
-         ++e) {
-      const auto p = static_cast<std::size_t>(row_index_[static_cast<std::size_t>(e)]);
-      const auto slot = static_cast<std::size_t>(col_offsets_[p]++);
-      col_index_[slot] = static_cast<std::int32_t>(r);
-      col_value_[slot] = row_value_[static_cast<std::size_t>(e)];
-    }
-  }
-  for (std::int64_t p = cols_; p > 0; --p) {
-    col_offsets_[static_cast<std::size_t>(p)] = col_offsets_[static_cast<std::size_t>(p - 1)];
-  }
-  col_offsets_[0] = 0;
+  col_offsets_[static_cast<std::size_t>(cols_)] = static_cast<std::int32_t>(nnz);
   have_columns_ = true;
 }
 

@@ -14,7 +14,8 @@ class SparseBatch {
   // Compresses x ([rows, cols], row-major) by rows when at most max_density of it is nonzero, and
   // returns whether it did. Buffers grow to the largest batch seen and are then reused.
   bool build(const float* x, std::int64_t rows, std::int64_t cols, double max_density);
-  // The input the compressed form was built from (null when build() declined).
+  // The input the compressed form was built from (null when build() declined). It must stay unchanged
+  // until transposed_times(), which reads it again.
   const float* source() const noexcept { return source_; }
 
   // y = x·W: y [rows, n] (leading dimension ldy), W [cols, n] row-major. Parallel over examples.
@@ -33,6 +34,7 @@ class SparseBatch {
   bool have_columns_ = false;
   std::vector<std::int32_t> col_offsets_, col_index_;
   std::vector<float> col_value_;
+  std::vector<float> transposed_;  // the input transposed, for the columns
 };
 
 }  // namespace tessera::detail
