@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "gemm/kernel_set.hpp"
 #include "tessera/data/idx.hpp"
 #include "tessera/random.hpp"
 
@@ -88,12 +89,10 @@ void Dataset::gather(std::span<const std::int64_t> order, std::int64_t first, Te
                                 std::to_string(example_size()) + " pixels");
   }
   const std::int64_t n = example_size();
-  constexpr float kScale = 1.0f / 255.0f;
+  const auto convert = detail::active_kernel_set().bytes_to_floats;
   for (std::int64_t r = 0; r < batch; ++r) {
     const std::int64_t index = order[static_cast<std::size_t>(first + r)];
-    const std::uint8_t* __restrict src = images_.data() + index * n;
-    float* __restrict dst = x.data() + r * n;
-    for (std::int64_t j = 0; j < n; ++j) dst[j] = static_cast<float>(src[j]) * kScale;
+    convert(images_.data() + index * n, n, 1.0f / 255.0f, x.data() + r * n);
     labels[static_cast<std::size_t>(r)] = labels_[static_cast<std::size_t>(index)];
   }
 }

@@ -691,6 +691,30 @@ void transpose(const float* src, std::int64_t rows, std::int64_t cols, std::int6
   }
 }
 
+template <class Arch>
+void bytes_to_floats(const std::uint8_t* src, std::int64_t n, float scale, float* dst) {
+  std::int64_t i = 0;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<Arch, xsimd::avx512f>) {
+    const __m512 s = _mm512_set1_ps(scale);
+    for (; i + 16 <= n; i += 16) {
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+      _mm512_storeu_ps(dst + i, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)), s));
+    }
+  }
+#endif
+#if defined(__AVX2__)
+  if constexpr (std::is_same_v<Arch, xsimd::fma3<xsimd::avx2>>) {
+    const __m256 s = _mm256_set1_ps(scale);
+    for (; i + 8 <= n; i += 8) {
+      const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + i));
+      _mm256_storeu_ps(dst + i, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), s));
+    }
+  }
+#endif
+  for (; i < n; ++i) dst[i] = static_cast<float>(src[i]) * scale;
+}
+
 template <class Arch, int MR, int NR, int PrefetchSteps>
 KernelSet make_kernel_set(Isa isa, const char* name, BlockSizes blocks, int swapped_store_cost) {
   static_assert(MR <= kMaxMr);
@@ -710,7 +734,8 @@ KernelSet make_kernel_set(Isa isa, const char* name, BlockSizes blocks, int swap
                    &gemv_dots<Arch>,
                    &sparse_rows<Arch>,
                    &compress<Arch>,
-                   &transpose<Arch>};
+                   &transpose<Arch>,
+                   &bytes_to_floats<Arch>};
 }
 
 }  // namespace

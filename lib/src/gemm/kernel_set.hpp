@@ -66,6 +66,9 @@ using SparseRowsFn = void (*)(std::int64_t rows, std::int64_t n, const std::int3
 using TransposeFn = void (*)(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst,
                              std::int64_t ldd);
 
+// dst[i] = scale·src[i] for bytes src[0..n): image pixels to floats.
+using BytesToFloatsFn = void (*)(const std::uint8_t* src, std::int64_t n, float scale, float* dst);
+
 // Writes the nonzeros of x[0..n) as (index, value) pairs, index = p + base, in order; returns their
 // count. May write up to n + 16 entries (the slack must exist).
 using CompressFn = std::int64_t (*)(const float* x, std::int64_t n, std::int32_t base, std::int32_t* index,
@@ -97,6 +100,7 @@ struct KernelSet {
   SparseRowsFn sparse_rows;
   CompressFn compress;
   TransposeFn transpose;
+  BytesToFloatsFn bytes_to_floats;
 };
 
 const KernelSet& kernel_set_generic();
