@@ -58,15 +58,21 @@ void SparseBatch::build_columns() {
   const auto grow = [](auto& v, std::size_t n) {
     if (v.size() < n) v.resize(n);
   };
-  grow(transposed_, static_cast<std::size_t>(rows_ * cols_));
+  // Eight columns at a time, so the transposed panel (8 × rows floats) stays in L1 while it is
+  // compressed.
+  constexpr std::int64_t kPanel = 8;
+  grow(transposed_, static_cast<std::size_t>(kPanel * rows_));
   grow(col_index_, row_index_.size());
   grow(col_value_, row_index_.size());
   col_offsets_.resize(static_cast<std::size_t>(cols_ + 1));
-  ks.transpose(source_, rows_, cols_, cols_, transposed_.data(), rows_);
   std::int64_t nnz = 0;
-  for (std::int64_t p = 0; p < cols_; ++p) {
-    col_offsets_[static_cast<std::size_t>(p)] = static_cast<std::int32_t>(nnz);
-    nnz += ks.compress(transposed_.data() + p * rows_, rows_, 0, col_index_.data() + nnz, col_value_.data() + nnz);
+  for (std::int64_t p0 = 0; p0 < cols_; p0 += kPanel) {
+    const std::int64_t width = std::min(kPanel, cols_ - p0);
+    ks.transpose(source_ + p0, rows_, width, cols_, transposed_.data(), rows_);
+    for (std::int64_t q = 0; q < width; ++q) {
+      col_offsets_[static_cast<std::size_t>(p0 + q)] = static_cast<std::int32_t>(nnz);
+      nnz += ks.compress(transposed_.data() + q * rows_, rows_, 0, col_index_.data() + nnz, col_value_.data() + nnz);
+    }
   }
   col_offsets_[static_cast<std::size_t>(cols_)] = static_cast<std::int32_t>(nnz);
   have_columns_ = true;
