@@ -80,6 +80,7 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) 
     Tensor xb = n == batch ? x.view() : x.rows(0, n);
     const std::span<std::int32_t> lb(labels.data(), static_cast<std::size_t>(n));
     train.gather(order, first, xb, lb);
+    train.prefetch(order, first + n, batch);
     optimizer_.zero_grad();
     const Tensor& y = net_.forward(xb);
     const float loss = loss_.compute(y, lb, &net_.output_gradient());

@@ -97,6 +97,16 @@ void Dataset::gather(std::span<const std::int64_t> order, std::int64_t first, Te
   }
 }
 
+void Dataset::prefetch(std::span<const std::int64_t> order, std::int64_t first, std::int64_t count) const noexcept {
+  const std::int64_t n = example_size();
+  const std::int64_t end = std::min<std::int64_t>(first + count, static_cast<std::int64_t>(order.size()));
+  for (std::int64_t r = std::max<std::int64_t>(first, 0); r < end; ++r) {
+    const std::uint8_t* image = images_.data() + order[static_cast<std::size_t>(r)] * n;
+    for (std::int64_t b = 0; b < n; b += 64) __builtin_prefetch(image + b);
+    __builtin_prefetch(image + n - 1);
+  }
+}
+
 std::vector<std::int64_t> Dataset::shuffled_order(std::uint64_t seed, std::int64_t epoch) const {
   std::vector<std::int64_t> order = sequential_order();
   // Fisher-Yates from the end, with our own Rng: std::shuffle's use of the engine is unspecified.

@@ -40,6 +40,11 @@ class Dataset {
   // any shape of example_size() elements) and their labels into `labels`.
   void gather(std::span<const std::int64_t> order, std::int64_t first, Tensor& x, std::span<std::int32_t> labels) const;
 
+  // Asks the memory system for examples order[first .. first + count) ahead of a gather: a shuffled
+  // epoch reads images from all over the data set, and issuing the next batch's reads before the
+  // current step's work hides most of their latency.
+  void prefetch(std::span<const std::int64_t> order, std::int64_t first, std::int64_t count) const noexcept;
+
   // The order of an epoch: a permutation of [0, size()) drawn from (seed, epoch), the same on every
   // machine.
   std::vector<std::int64_t> shuffled_order(std::uint64_t seed, std::int64_t epoch) const;
