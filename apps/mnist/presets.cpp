@@ -40,19 +40,6 @@ const std::vector<Preset>& presets() {
   return all;
 }
 
-std::unique_ptr<tessera::Layer> activation_layer(tessera::Activation a) {
-  switch (a) {
-    case tessera::Activation::ReLU:
-      return std::make_unique<tessera::ReLU>();
-    case tessera::Activation::Sigmoid:
-      return std::make_unique<tessera::Sigmoid>();
-    case tessera::Activation::Tanh:
-      return std::make_unique<tessera::Tanh>();
-    case tessera::Activation::Identity:
-      break;
-  }
-  return std::make_unique<tessera::Identity>();
-}
 }  // namespace
 
 const Preset& preset(const std::string& name) {
@@ -73,11 +60,11 @@ tessera::Sequential build_network(const Preset& p, std::int64_t inputs, std::int
   std::int64_t width = inputs;
   for (std::int64_t h : p.hidden) {
     net.add(tessera::Dense(width, h));
-    net.add(activation_layer(p.activation));
+    net.add(tessera::make_activation(p.activation));
     width = h;
   }
   net.add(tessera::Dense(width, classes));
-  if (p.activate_output) net.add(activation_layer(p.activation));
+  if (p.activate_output) net.add(tessera::make_activation(p.activation));
   return net;
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "gemm/kernel_set.hpp"
+#include "support/activation_reference.hpp"
 #include "support/allocation_counter.hpp"
 #include "support/expect_error.hpp"
 #include "support/gemm_reference.hpp"
@@ -318,20 +319,6 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(epilogue)
 
-double activate(double x, Activation act) {
-  switch (act) {
-    case Activation::ReLU:
-      return x > 0 ? x : 0;
-    case Activation::Sigmoid:
-      return 1.0 / (1.0 + std::exp(-x));
-    case Activation::Tanh:
-      return std::tanh(x);
-    case Activation::Identity:
-      break;
-  }
-  return x;
-}
-
 // act(alpha·A·B + beta·C + bias) against the reference product followed by an unfused bias and
 // activation, for narrow (swapped) and wide shapes and the alpha = 0 path.
 BOOST_DATA_TEST_CASE(fused_matches_unfused, bdata::make(supported_isas()), isa) {
@@ -362,10 +349,11 @@ BOOST_DATA_TEST_CASE(fused_matches_unfused, bdata::make(supported_isas()), isa) 
             const double pre = ref.exact[idx] + (with_bias ? static_cast<double>(bias.at(0, j)) : 0.0);
             // Product bound plus the activation's own float error (a few ulp; slope at most 1).
             const double bound = test::error_bound(cs.k, ref.magnitude[idx]) + 4e-7 * (1.0 + std::abs(pre));
-            const double err = std::abs(static_cast<double>(c.at(i, j)) - activate(pre, act));
+            const double err = std::abs(static_cast<double>(c.at(i, j)) - test::reference_activation(act, pre));
             if (!(err <= bound)) {
-              BOOST_FAIL("C(" << i << "," << j << ") = " << c.at(i, j) << ", expected " << activate(pre, act)
-                              << " act=" << static_cast<int>(act) << " bias=" << with_bias << "; " << describe(cs));
+              BOOST_FAIL("C(" << i << "," << j << ") = " << c.at(i, j) << ", expected "
+                              << test::reference_activation(act, pre) << " act=" << static_cast<int>(act)
+                              << " bias=" << with_bias << "; " << describe(cs));
             }
           }
         }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <random>
 
+#include "support/activation_reference.hpp"
 #include "support/finite_difference.hpp"
 #include "tessera/layers/activations.hpp"
 
@@ -16,34 +17,6 @@ using tessera::test::fill_uniform;
 using tessera::test::weighted_sum;
 
 namespace {
-std::unique_ptr<ElementwiseActivation> make(Activation a) {
-  switch (a) {
-    case Activation::Identity:
-      return std::make_unique<Identity>();
-    case Activation::ReLU:
-      return std::make_unique<ReLU>();
-    case Activation::Sigmoid:
-      return std::make_unique<Sigmoid>();
-    case Activation::Tanh:
-      return std::make_unique<Tanh>();
-  }
-  return nullptr;
-}
-
-double reference(Activation a, double x) {
-  switch (a) {
-    case Activation::Identity:
-      return x;
-    case Activation::ReLU:
-      return x > 0.0 ? x : 0.0;
-    case Activation::Sigmoid:
-      return 1.0 / (1.0 + std::exp(-x));
-    case Activation::Tanh:
-      return std::tanh(x);
-  }
-  return x;
-}
-
 // Inputs in ±[0.1, 3]: no closer to ReLU's kink than the difference step.
 void fill_away_from_zero(Tensor& t, std::mt19937_64& rng) {
   std::uniform_real_distribution<float> mag(0.1f, 3.0f);
@@ -57,7 +30,7 @@ BOOST_AUTO_TEST_CASE(elementwise_values_and_gradients) {
   // Sizes below and above the parallel chunk, and a rank-3 example shape.
   for (const Shape& example : {Shape{7}, Shape{3, 4, 5}, Shape{40000}}) {
     for (Activation a : {Activation::Identity, Activation::ReLU, Activation::Sigmoid, Activation::Tanh}) {
-      auto layer = make(a);
+      auto layer = make_activation(a);
       layer->connect(example);
       BOOST_TEST((layer->out_shape() == example));
       BOOST_TEST((layer->epilogue_activation() == a));
@@ -68,7 +41,8 @@ BOOST_AUTO_TEST_CASE(elementwise_values_and_gradients) {
       layer->forward(x, y);
       double worst = 0.0;
       for (std::int64_t i = 0; i < x.size(); ++i) {
-        worst = std::max(worst, std::abs(static_cast<double>(y[i]) - reference(a, static_cast<double>(x[i]))));
+        worst = std::max(
+            worst, std::abs(static_cast<double>(y[i]) - test::reference_activation(a, static_cast<double>(x[i]))));
       }
       BOOST_TEST(worst < 1e-6, layer->name() << " " << example.to_string() << ": error " << worst);
       layer->backward(x, y, r, &dx, false);
@@ -85,7 +59,7 @@ BOOST_AUTO_TEST_CASE(backward_reads_only_the_output) {
   // What lets an activation be fused: passing y as x gives the same gradient.
   std::mt19937_64 rng(2);
   for (Activation a : {Activation::ReLU, Activation::Sigmoid, Activation::Tanh}) {
-    auto layer = make(a);
+    auto layer = make_activation(a);
     layer->connect(Shape{50});
     Tensor x(Shape{3, 50}), y(Shape{3, 50}), dy(Shape{3, 50}), dx1(Shape{3, 50}), dx2(Shape{3, 50});
     fill_away_from_zero(x, rng);

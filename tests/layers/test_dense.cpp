@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "support/activation_reference.hpp"
 #include "support/expect_error.hpp"
 #include "support/finite_difference.hpp"
 #include "support/isa.hpp"
@@ -35,20 +36,6 @@ struct BoundDense {
   }
 };
 
-double apply(Activation a, double z) {
-  switch (a) {
-    case Activation::Identity:
-      return z;
-    case Activation::ReLU:
-      return z > 0.0 ? z : 0.0;
-    case Activation::Sigmoid:
-      return 1.0 / (1.0 + std::exp(-z));
-    case Activation::Tanh:
-      return std::tanh(z);
-  }
-  return z;
-}
-
 struct Dims {
   std::int64_t batch, in, out;
 };
@@ -73,7 +60,8 @@ BOOST_AUTO_TEST_CASE(forward_matches_reference_with_every_fused_activation) {
             z += static_cast<double>(x.at(r, k)) * static_cast<double>(w.at(k, j));
             mag += std::abs(static_cast<double>(x.at(r, k)) * static_cast<double>(w.at(k, j)));
           }
-          worst = std::max(worst, std::abs(static_cast<double>(y.at(r, j)) - apply(act, z)) / (mag + 1.0));
+          worst = std::max(
+              worst, std::abs(static_cast<double>(y.at(r, j)) - test::reference_activation(act, z)) / (mag + 1.0));
         }
       }
       BOOST_TEST(worst < 1e-5, "Dense(" << d.in << ", " << d.out << ") batch " << d.batch << " activation "

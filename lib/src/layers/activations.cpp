@@ -49,6 +49,20 @@ void map2(std::int64_t n, const float* y, const float* dy, float* dx, F f) {
 }
 }  // namespace
 
+std::unique_ptr<ElementwiseActivation> make_activation(Activation kind) {
+  switch (kind) {
+    case Activation::ReLU:
+      return std::make_unique<ReLU>();
+    case Activation::Sigmoid:
+      return std::make_unique<Sigmoid>();
+    case Activation::Tanh:
+      return std::make_unique<Tanh>();
+    case Activation::Identity:
+      break;
+  }
+  return std::make_unique<Identity>();
+}
+
 std::string ElementwiseActivation::name() const { return std::string(activation_name(kind_)); }
 
 void ElementwiseActivation::forward(const Tensor& x, Tensor& y) {

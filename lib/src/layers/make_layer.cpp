@@ -20,17 +20,15 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
     require_args(spec, 2);
     return std::make_unique<Dense>(spec.args[0], spec.args[1]);
   }
-  auto activation = [&]() -> std::unique_ptr<Layer> {
-    if (spec.kind == "ReLU") return std::make_unique<ReLU>();
-    if (spec.kind == "Sigmoid") return std::make_unique<Sigmoid>();
-    if (spec.kind == "Tanh") return std::make_unique<Tanh>();
-    if (spec.kind == "Identity") return std::make_unique<Identity>();
-    if (spec.kind == "Softmax") return std::make_unique<Softmax>();
-    return nullptr;
-  }();
-  if (!activation) throw std::invalid_argument("unknown layer kind '" + spec.kind + "'");
+  std::unique_ptr<Layer> layer;
+  if (spec.kind == "Softmax") layer = std::make_unique<Softmax>();
+  // The elementwise activations by the names they give themselves (what spec() wrote).
+  for (Activation a : {Activation::Identity, Activation::ReLU, Activation::Sigmoid, Activation::Tanh}) {
+    if (!layer && make_activation(a)->name() == spec.kind) layer = make_activation(a);
+  }
+  if (!layer) throw std::invalid_argument("unknown layer kind '" + spec.kind + "'");
   require_args(spec, 0);
-  return activation;
+  return layer;
 }
 
 }  // namespace tessera

@@ -4,6 +4,7 @@
 // SoftmaxCrossEntropy on the logits).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -52,6 +53,10 @@ class Identity final : public ElementwiseActivation {
  public:
   Identity() : ElementwiseActivation(Activation::Identity) {}
 };
+
+// The elementwise activation layer of `kind` (ReLU(), Sigmoid(), ...), for code that picks it at run
+// time.
+std::unique_ptr<ElementwiseActivation> make_activation(Activation kind);
 
 class Softmax final : public Layer {
  public:
