@@ -2,18 +2,15 @@
 // epilogue), per-batch activation buffers, and the forward and backward sweeps.
 #include "tessera/network.hpp"
 
-#include <chrono>
 #include <iomanip>
 #include <sstream>
 #include <stdexcept>
 
+#include "timing.hpp"
+
 namespace tessera {
 
 namespace {
-double now_seconds() noexcept {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 std::string describe(std::size_t i, const Layer& layer) { return "layer " + std::to_string(i) + " " + layer.name(); }
 }  // namespace
 
@@ -141,11 +138,11 @@ const Tensor& Sequential::forward(const Tensor& x) {
     Slot& slot = slots_[i];
     ++slot.forward_calls;
     if (slot.fused) continue;
-    const double start = profiling_ ? now_seconds() : 0.0;
+    const double start = profiling_ ? detail::now_seconds() : 0.0;
     Tensor out = output_of(i);
     layers_[i]->forward(i == 0 ? input_ : output_of(i - 1), out);
     if (profiling_) {
-      slot.forward_seconds += now_seconds() - start;
+      slot.forward_seconds += detail::now_seconds() - start;
       slot.forward_flops += layers_[i]->flops_per_example() * static_cast<double>(batch_);
     }
   }
@@ -175,7 +172,7 @@ void Sequential::backward(const Tensor& d_output, Tensor* d_input) {
   const bool accumulate = !gradients_cleared_;
   for (std::size_t i = layers_.size(); i-- > first;) {
     Slot& slot = slots_[i];
-    const double start = profiling_ ? now_seconds() : 0.0;
+    const double start = profiling_ ? detail::now_seconds() : 0.0;
     const Tensor x = i == 0 ? input_ : output_of(i - 1);
     const Tensor dy = i + 1 == layers_.size() ? d_output.view() : gradient_of(i);
     Tensor dx = i > first ? gradient_of(i - 1) : Tensor();
@@ -183,7 +180,7 @@ void Sequential::backward(const Tensor& d_output, Tensor* d_input) {
     layers_[i]->backward(x, output_of(i), dy, dx_target, accumulate);
     ++slot.backward_calls;
     if (profiling_) {
-      slot.backward_seconds += now_seconds() - start;
+      slot.backward_seconds += detail::now_seconds() - start;
       const double passes = dx_target != nullptr ? 2.0 : 1.0;
       slot.backward_flops += passes * layers_[i]->flops_per_example() * static_cast<double>(batch_);
     }

@@ -3,7 +3,6 @@
 
 #include <unistd.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -11,14 +10,11 @@
 
 #include "progress.hpp"
 #include "tessera/threading.hpp"
+#include "timing.hpp"
 
 namespace tessera {
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // The batch buffer for `net` and `data`: [batch, net input...], checked to hold one example per row.
 Tensor batch_buffer(const Sequential& net, const data::Dataset& data, std::int64_t batch) {
@@ -72,7 +68,7 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) 
   net_.train();
   double loss_sum = 0.0;
   std::int64_t correct = 0, done = 0;
-  const auto start = std::chrono::steady_clock::now();
+  const double start = detail::now_seconds();
   for (std::int64_t step = 0; step < steps; ++step) {
     const std::int64_t first = step * batch;
     const std::int64_t n = std::min(batch, train.size() - first);
@@ -100,7 +96,7 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) 
   EpochStats stats;
   stats.epoch = epoch;
   stats.examples = done;
-  stats.seconds = seconds_since(start);
+  stats.seconds = detail::now_seconds() - start;
   stats.train_loss = done > 0 ? loss_sum / static_cast<double>(done) : 0.0;
   stats.train_accuracy = done > 0 ? static_cast<double>(correct) / static_cast<double>(done) : 0.0;
   stats.examples_per_second = stats.seconds > 0.0 ? static_cast<double>(done) / stats.seconds : 0.0;

@@ -1,8 +1,9 @@
 // The shape bookkeeping shared by all layers.
 #include "tessera/layers/layer.hpp"
 
-#include <chrono>
 #include <stdexcept>
+
+#include "timing.hpp"
 
 namespace tessera {
 
@@ -15,8 +16,6 @@ void Layer::connect(const Shape& in) {
   connected_ = true;
 }
 
-double Layer::now_seconds() noexcept {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double Layer::now_seconds() noexcept { return detail::now_seconds(); }
 
 }  // namespace tessera
