@@ -15,17 +15,12 @@
 #include <vector>
 
 #include "../apps/mnist/presets.hpp"
+#include "median.hpp"
 #include "tessera/tessera.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 struct Options {
   std::string data = mnist_app::default_data_dir();
@@ -84,7 +79,7 @@ InferenceResult inference(const tessera::data::Split& data, const mnist_app::Pre
     rates.push_back(static_cast<double>(data.test.size() / 1000 * 1000) /
                     std::chrono::duration<double>(Clock::now() - start).count());
   }
-  return {median(latencies), median(rates)};
+  return {tessera::bench::median(latencies), tessera::bench::median(rates)};
 }
 
 }  // namespace
@@ -116,7 +111,7 @@ int main(int argc, char** argv) {
         for (int t : o.threads) {
           tessera::ThreadLimit limit(t);
           const auto rates = epoch_rates(data, preset, batch, o.epochs);
-          const double med = median(rates);
+          const double med = tessera::bench::median(rates);
           if (o.json) {
             fmt::print(
                 R"({{"kind": "train", "model": "{}", "batch": {}, "threads": {}, "examples_per_second": {:.1f}}})"

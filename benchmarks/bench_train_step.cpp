@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "../apps/mnist/presets.hpp"
+#include "median.hpp"
 #include "tessera/tessera.hpp"
 
 namespace {
@@ -23,68 +25,44 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-struct NetworkSpec {
-  std::string name;
-  std::vector<std::int64_t> widths;  // 784, hidden..., 10
-  bool relu_ce;                      // ReLU + softmax cross-entropy; otherwise sigmoid + MSE
+// The app's presets: seed (784-100-50-10 sigmoid/MSE) and mlp (784-512-256-10 ReLU/CE).
+struct Network {
+  std::string label;
+  const mnist_app::Preset& preset;
 };
 
-tessera::Sequential build(const NetworkSpec& spec) {
-  tessera::Sequential net;
-  for (std::size_t i = 0; i + 1 < spec.widths.size(); ++i) {
-    net.add(tessera::Dense(spec.widths[i], spec.widths[i + 1]));
-    const bool last = i + 2 == spec.widths.size();
-    if (!spec.relu_ce) {
-      net.add(tessera::Sigmoid());
-    } else if (!last) {
-      net.add(tessera::ReLU());
-    }
-  }
-  net.initialize(1, spec.relu_ce ? tessera::Init::He : tessera::Init::XavierUniform);
-  return net;
-}
-
 // GEMM work of one step: forward and dW for every layer, dX for all but the first.
-double step_flops(const NetworkSpec& spec, std::int64_t batch) {
+double step_flops(const tessera::Sequential& net, std::int64_t batch) {
   double flops = 0.0;
-  for (std::size_t i = 0; i + 1 < spec.widths.size(); ++i) {
-    const double layer = 2.0 * static_cast<double>(batch * spec.widths[i] * spec.widths[i + 1]);
-    flops += (i == 0 ? 2.0 : 3.0) * layer;
+  bool first = true;
+  for (std::size_t i = 0; i < net.size(); ++i) {
+    const double layer = net.layer(i).flops_per_example() * static_cast<double>(batch);
+    if (layer == 0.0) continue;
+    flops += (first ? 2.0 : 3.0) * layer;
+    first = false;
   }
   return flops;
-}
-
-std::unique_ptr<tessera::Optimizer> make_optimizer(const std::string& name, tessera::Sequential& net) {
-  if (name == "sgd") return std::make_unique<tessera::SGD>(net, tessera::SGDOptions(0.01f));
-  if (name == "momentum") return std::make_unique<tessera::SGD>(net, tessera::SGDOptions(0.01f).momentum(0.9f));
-  return std::make_unique<tessera::Adam>(net, tessera::AdamOptions(1e-3f));
 }
 
 struct Result {
   double step_ms, gflops, outside_share, optimizer_share;
 };
 
-Result run(const NetworkSpec& spec, std::int64_t batch, const std::string& optimizer, int steps, int repetitions) {
-  tessera::Sequential net = build(spec);
-  auto opt = make_optimizer(optimizer, net);
-  std::unique_ptr<tessera::Loss> loss;
-  if (spec.relu_ce) {
-    loss = std::make_unique<tessera::SoftmaxCrossEntropy>();
-  } else {
-    loss = std::make_unique<tessera::MSE>();
-  }
+Result run(const mnist_app::Preset& preset, std::int64_t batch, const std::string& optimizer, int steps,
+           int repetitions) {
+  constexpr std::int64_t kInputs = 784, kClasses = 10;
+  tessera::Sequential net = mnist_app::build_network(preset, kInputs, kClasses);
+  net.initialize(1, preset.init);
+  // Small fixed rates: the step's cost, not its learning, is measured.
+  auto opt =
+      mnist_app::make_optimizer(optimizer, optimizer == "adam" ? 1e-3f : 0.01f, tessera::LRSchedule::constant(), net);
+  const auto loss = mnist_app::make_loss(preset.loss);
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<float> pixel(0.0f, 1.0f);
-  tessera::Tensor x(tessera::Shape{batch, spec.widths.front()});
+  tessera::Tensor x(tessera::Shape{batch, kInputs});
   for (std::int64_t i = 0; i < x.size(); ++i) x[i] = pixel(rng);
   std::vector<std::int32_t> labels(static_cast<std::size_t>(batch));
-  for (auto& l : labels) l = static_cast<std::int32_t>(rng() % 10);
+  for (auto& l : labels) l = static_cast<std::int32_t>(rng() % kClasses);
 
   double optimizer_seconds = 0.0;
   const auto step = [&] {
@@ -111,8 +89,9 @@ Result run(const NetworkSpec& spec, std::int64_t batch, const std::string& optim
     outside.push_back(1.0 - gemm / total);
     opt_share.push_back(optimizer_seconds / total);
   }
-  const double s = median(step_s);
-  return {1e3 * s, step_flops(spec, batch) / s * 1e-9, median(outside), median(opt_share)};
+  const double s = tessera::bench::median(step_s);
+  return {1e3 * s, step_flops(net, batch) / s * 1e-9, tessera::bench::median(outside),
+          tessera::bench::median(opt_share)};
 }
 
 }  // namespace
@@ -134,19 +113,19 @@ int main(int argc, char** argv) {
   app.add_option("--repetitions", repetitions, "repetitions (the median is reported)")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
-  const std::vector<NetworkSpec> networks{{"784-100-50-10 sigmoid/MSE", {784, 100, 50, 10}, false},
-                                          {"784-512-256-10 ReLU/CE", {784, 512, 256, 10}, true}};
+  const std::vector<Network> networks{{"784-100-50-10 sigmoid/MSE", mnist_app::preset("seed")},
+                                      {"784-512-256-10 ReLU/CE", mnist_app::preset("mlp")}};
   std::printf("isa %s, %d cores; medians of %d repetitions of %d steps\n\n",
               std::string(tessera::to_string(tessera::gemm_isa())).c_str(), cores, repetitions, steps);
   std::printf("%-27s %5s %3s %-5s %9s %9s %10s %8s %9s %9s\n", "network", "batch", "thr", "optim", "ms/step", "steps/s",
               "examples/s", "GFLOP/s", "non-GEMM", "optimizer");
-  for (const auto& spec : networks) {
+  for (const auto& network : networks) {
     for (std::int64_t batch : batches) {
       for (const auto& optimizer : optimizers) {
         for (int t : threads) {
           tessera::ThreadLimit limit(t);
-          const Result r = run(spec, batch, optimizer, steps, repetitions);
-          std::printf("%-27s %5lld %3d %-5s %9.3f %9.0f %10.0f %8.1f %8.1f%% %8.1f%%\n", spec.name.c_str(),
+          const Result r = run(network.preset, batch, optimizer, steps, repetitions);
+          std::printf("%-27s %5lld %3d %-5s %9.3f %9.0f %10.0f %8.1f %8.1f%% %8.1f%%\n", network.label.c_str(),
                       static_cast<long long>(batch), t, optimizer.c_str(), r.step_ms, 1e3 / r.step_ms,
                       1e3 / r.step_ms * static_cast<double>(batch), r.gflops, 100.0 * r.outside_share,
                       100.0 * r.optimizer_share);
