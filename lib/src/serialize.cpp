@@ -19,18 +19,27 @@ namespace {
 
 constexpr char kMagic[8] = {'T', 'S', 'R', 'M', 'O', 'D', 'E', 'L'};
 
+// Little-endian integers, whatever the host's byte order.
+template <class T>
+void store_le(std::vector<std::uint8_t>& out, T v) {
+  for (std::size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+template <class T>
+T load_le(const std::uint8_t* p) {
+  T v = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(T{p[i]} << (8 * i));
+  return v;
+}
+
 class Writer {
  public:
   void bytes(const void* p, std::size_t n) {
     const auto* b = static_cast<const std::uint8_t*>(p);
     out_.insert(out_.end(), b, b + n);
   }
-  void u32(std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-  }
-  void u64(std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-  }
+  void u32(std::uint32_t v) { store_le(out_, v); }
+  void u64(std::uint64_t v) { store_le(out_, v); }
   void string(const std::string& s) {
     u32(static_cast<std::uint32_t>(s.size()));
     bytes(s.data(), s.size());
@@ -51,20 +60,8 @@ class Reader {
   void need(std::size_t n, const char* what) const {
     if (left() < n) fail(std::string("truncated in the ") + what);
   }
-  std::uint32_t u32(const char* what) {
-    need(4, what);
-    std::uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) v |= std::uint32_t{p_[i]} << (8 * i);
-    p_ += 4;
-    return v;
-  }
-  std::uint64_t u64(const char* what) {
-    need(8, what);
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= std::uint64_t{p_[i]} << (8 * i);
-    p_ += 8;
-    return v;
-  }
+  std::uint32_t u32(const char* what) { return next<std::uint32_t>(what); }
+  std::uint64_t u64(const char* what) { return next<std::uint64_t>(what); }
   std::string string(const char* what) {
     const std::uint32_t n = u32(what);
     need(n, what);
@@ -80,6 +77,11 @@ class Reader {
            std::to_string(left()) + " remaining bytes");
     }
     return n;
+  }
+  template <class T>
+  T next(const char* what) {
+    need(sizeof(T), what);
+    return load_le<T>(take(sizeof(T)));
   }
   const std::uint8_t* take(std::size_t n) {
     const std::uint8_t* p = p_;
@@ -193,9 +195,7 @@ LoadedModel load_model(const std::filesystem::path& file) {
   }
   if (bytes.size() < sizeof kMagic + 8) r.fail("truncated before the checksum");
   const std::size_t body = bytes.size() - 4;
-  std::uint32_t stored = 0;
-  for (int i = 0; i < 4; ++i) stored |= std::uint32_t{bytes[body + static_cast<std::size_t>(i)]} << (8 * i);
-  if (crc32_of(bytes.data(), body) != stored) {
+  if (crc32_of(bytes.data(), body) != load_le<std::uint32_t>(bytes.data() + body)) {
     r.fail("checksum mismatch: the file is corrupt or truncated");
   }
   Reader b(file, bytes.data() + sizeof kMagic + 4, body - sizeof kMagic - 4);
@@ -227,9 +227,7 @@ LoadedModel load_model(const std::filesystem::path& file) {
   Tensor params = out.network.parameters();
   const std::uint8_t* p = b.take(count * 4);
   for (std::uint64_t i = 0; i < count; ++i) {
-    std::uint32_t v = 0;
-    for (int k = 0; k < 4; ++k) v |= std::uint32_t{p[4 * i + static_cast<std::uint64_t>(k)]} << (8 * k);
-    const float value = std::bit_cast<float>(v);
+    const float value = std::bit_cast<float>(load_le<std::uint32_t>(p + 4 * i));
     if (!std::isfinite(value)) b.fail("parameter " + std::to_string(i) + " is not finite");
     params[static_cast<std::int64_t>(i)] = value;
   }
