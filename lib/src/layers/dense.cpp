@@ -3,7 +3,6 @@
 
 #include <stdexcept>
 
-#include "gemm/kernel_set.hpp"
 #include "layers/batch_checks.hpp"
 #include "layers/column_sums.hpp"
 #include "layers/sparse_input.hpp"
@@ -60,8 +59,7 @@ void Dense::forward(const Tensor& x, Tensor& y) {
   }
   timed_gemm([&] {
     if (forward_was_sparse_) {
-      sparse_->times(w_, out_, y.data(), out_);
-      detail::active_kernel_set().epilogue(y.data(), out_, batch, out_, epilogue.bias, epilogue.activation);
+      sparse_->times(w_, out_, epilogue.bias, epilogue.activation, y.data(), out_);
     } else {
       gemm(Trans::No, Trans::No, batch, out_, in_, 1.0f, x.data(), in_, w_, out_, 0.0f, y.data(), out_, epilogue);
     }

@@ -42,11 +42,13 @@ bool SparseBatch::build(const float* x, std::int64_t rows, std::int64_t cols, do
   return true;
 }
 
-void SparseBatch::times(const float* w, std::int64_t n, float* y, std::int64_t ldy) const {
+void SparseBatch::times(const float* w, std::int64_t n, const float* bias, Activation activation, float* y,
+                        std::int64_t ldy) const {
   const KernelSet& ks = active_kernel_set();
   for_each_chunk(rows_, kRowsPerTask, [&](std::int64_t begin, std::int64_t end) {
     ks.sparse_rows(end - begin, n, row_offsets_.data() + begin, row_index_.data(), row_value_.data(), w, n, 0.0f,
                    y + begin * ldy, ldy);
+    ks.epilogue(y + begin * ldy, ldy, end - begin, n, bias, activation);
   });
 }
 

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "tessera/gemm.hpp"
+
 namespace tessera::detail {
 
 class SparseBatch {
@@ -18,8 +20,10 @@ class SparseBatch {
   // until transposed_times(), which reads it again.
   const float* source() const noexcept { return source_; }
 
-  // y = x·W: y [rows, n] (leading dimension ldy), W [cols, n] row-major. Parallel over examples.
-  void times(const float* w, std::int64_t n, float* y, std::int64_t ldy) const;
+  // y = act(x·W + bias): y [rows, n] (leading dimension ldy), W [cols, n] row-major, bias [n] or null.
+  // Parallel over examples; each task applies the epilogue to its rows while they are in cache.
+  void times(const float* w, std::int64_t n, const float* bias, Activation activation, float* y,
+             std::int64_t ldy) const;
   // dW = xᵀ·dy + beta·dW: dW [cols, n] (leading dimension lddw), dy [rows, n] row-major. Parallel over
   // inputs; each dW row sums its examples in order.
   void transposed_times(const float* dy, std::int64_t n, float beta, float* dw, std::int64_t lddw);
