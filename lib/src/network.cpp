@@ -14,6 +14,13 @@ namespace {
 std::string describe(std::size_t i, const Layer& layer) { return "layer " + std::to_string(i) + " " + layer.name(); }
 }  // namespace
 
+Sequential::Sequential(Shape input) : input_shape_(std::move(input)) {
+  if (input_shape_->rank() == 0 || input_shape_->elements() < 1) {
+    throw std::invalid_argument("Sequential: the input shape must have at least one element, got " +
+                                input_shape_->to_string());
+  }
+}
+
 Sequential::Sequential(Sequential&&) noexcept = default;
 Sequential& Sequential::operator=(Sequential&&) noexcept = default;
 Sequential::~Sequential() = default;
@@ -26,11 +33,19 @@ Sequential& Sequential::add(std::unique_ptr<Layer> layer) {
   }
   if (!layer) throw std::invalid_argument("Sequential::add: null layer");
   const std::size_t index = layers_.size();
-  if (index == 0) {
+  if (index == 0 && input_shape_) {
+    try {
+      layer->connect(*input_shape_);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("Sequential: the first layer, " + layer->name() + ", cannot take the input shape " +
+                                  input_shape_->to_string() + ": " + e.what());
+    }
+  } else if (index == 0) {
     const auto required = layer->required_in_shape();
     if (!required) {
       throw std::invalid_argument("Sequential: the first layer, " + layer->name() +
-                                  ", does not fix an input shape; start with one that does, such as Dense");
+                                  ", does not fix an input shape; start with one that does, such as Dense, or "
+                                  "give the shape: Sequential(Shape{28, 28, 1})");
     }
     layer->connect(*required);
   } else {

@@ -38,4 +38,24 @@ void for_each_chunk(std::int64_t n, std::int64_t chunk, const F& fn) {
       tbb::simple_partitioner());
 }
 
+// Calls fn(i) for i in [0, count): one task each, in parallel when there are several and more than one
+// thread. Work inside a task (a gemm, say) runs on that task's thread: the split is already here, and
+// nesting would add task overhead for nothing. A lone task keeps the caller's threads for its inside.
+template <class F>
+void for_each_task(std::int64_t count, const F& fn) {
+  if (count <= 1 || max_threads() == 1) {
+    const FlushDenormals flush;
+    for (std::int64_t i = 0; i < count; ++i) fn(i);
+    return;
+  }
+  tbb::parallel_for(
+      tbb::blocked_range<std::int64_t>(0, count, 1),
+      [&](const tbb::blocked_range<std::int64_t>& r) {
+        const FlushDenormals flush;
+        const InsideTask inside;
+        for (std::int64_t i = r.begin(); i < r.end(); ++i) fn(i);
+      },
+      tbb::simple_partitioner());
+}
+
 }  // namespace tessera::detail

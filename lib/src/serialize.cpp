@@ -156,6 +156,12 @@ void save_model(const std::filesystem::path& file, Sequential& net, const ModelM
     w.string(key);
     w.string(value);
   }
+  // Format 2: the input shape the network was built for (rank 0: its first layer fixes it).
+  const auto& input = net.fixed_in_shape();
+  w.u32(input ? static_cast<std::uint32_t>(input->rank()) : 0U);
+  if (input) {
+    for (int i = 0; i < input->rank(); ++i) w.u64(static_cast<std::uint64_t>((*input)[i]));
+  }
   w.u32(static_cast<std::uint32_t>(net.size()));
   for (std::size_t i = 0; i < net.size(); ++i) {
     const LayerSpec spec = net.layer(i).spec();
@@ -205,6 +211,25 @@ LoadedModel load_model(const std::filesystem::path& file) {
   for (std::uint64_t i = 0; i < entries; ++i) {
     std::string key = b.string("metadata");
     out.metadata[key] = b.string("metadata");
+  }
+  if (version >= 2) {
+    const std::uint32_t rank = b.u32("input shape");
+    // One less than a Shape holds: batches add an extent in front.
+    if (rank >= static_cast<std::uint32_t>(Shape::kMaxRank)) {
+      b.fail("an input shape of rank " + std::to_string(rank) + " (at most " + std::to_string(Shape::kMaxRank - 1) +
+             ")");
+    }
+    std::int64_t e[3] = {1, 1, 1};
+    for (std::uint32_t i = 0; i < rank; ++i) {
+      const std::uint64_t extent = b.u64("input shape");
+      if (extent == 0 || extent > (std::uint64_t{1} << 31)) {
+        b.fail("input extent " + std::to_string(extent) + " out of range");
+      }
+      e[i] = static_cast<std::int64_t>(extent);
+    }
+    if (rank == 1) out.network = Sequential(Shape{e[0]});
+    if (rank == 2) out.network = Sequential(Shape{e[0], e[1]});
+    if (rank == 3) out.network = Sequential(Shape{e[0], e[1], e[2]});
   }
   const std::uint64_t layers = b.count(b.u32("architecture"), 8, "layer");
   if (layers == 0) b.fail("the architecture has no layers");

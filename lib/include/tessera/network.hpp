@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -41,6 +42,9 @@ class Sequential {
            (std::is_base_of_v<Layer, std::decay_t<Layers>> && ...)) explicit Sequential(Layers&&... layers) {
     (add(std::forward<Layers>(layers)), ...);
   }
+  // A network for examples of shape `input` (an image: [height, width, channels]), for a first layer
+  // that takes many shapes, such as Conv2D. Throws std::invalid_argument for an empty shape.
+  explicit Sequential(Shape input);
   Sequential(Sequential&&) noexcept;
   Sequential& operator=(Sequential&&) noexcept;
   Sequential(const Sequential&) = delete;
@@ -59,6 +63,8 @@ class Sequential {
   std::size_t size() const noexcept { return layers_.size(); }
   Layer& layer(std::size_t i);
   const Layer& layer(std::size_t i) const;
+  // The input shape given at construction, if any.
+  const std::optional<Shape>& fixed_in_shape() const noexcept { return input_shape_; }
   // Shapes of one example. Throws std::logic_error for an empty network.
   const Shape& in_shape() const;
   const Shape& out_shape() const;
@@ -118,6 +124,7 @@ class Sequential {
   Tensor output_of(std::size_t i);
   Tensor gradient_of(std::size_t i);
 
+  std::optional<Shape> input_shape_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<Slot> slots_;
   Tensor params_, grads_;

@@ -21,7 +21,19 @@ class ThreadLimit {
 };
 
 // The number of threads a parallel region started here may use: the smaller of the current task
-// arena's concurrency and the active ThreadLimit.
+// arena's concurrency and the active ThreadLimit, and 1 inside a task of a loop Tessera has already
+// split over threads (its inner products then run on the task's own thread).
 int max_threads() noexcept;
+
+namespace detail {
+// Marks the calling thread as running one task of a split loop while it lives.
+class InsideTask {
+ public:
+  InsideTask() noexcept;
+  ~InsideTask();
+  InsideTask(const InsideTask&) = delete;
+  InsideTask& operator=(const InsideTask&) = delete;
+};
+}  // namespace detail
 
 }  // namespace tessera

@@ -1,8 +1,13 @@
 // The one place that knows every layer kind by name: model files name layers, this builds them.
+#include <bit>
 #include <stdexcept>
 
 #include "tessera/layers/activations.hpp"
+#include "tessera/layers/conv2d.hpp"
 #include "tessera/layers/dense.hpp"
+#include "tessera/layers/dropout.hpp"
+#include "tessera/layers/flatten.hpp"
+#include "tessera/layers/pooling.hpp"
 
 namespace tessera {
 
@@ -20,8 +25,25 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
     require_args(spec, 2);
     return std::make_unique<Dense>(spec.args[0], spec.args[1]);
   }
+  if (spec.kind == "Conv2D") {
+    require_args(spec, 5);
+    return std::make_unique<Conv2D>(spec.args[0], spec.args[1], spec.args[2], spec.args[3], spec.args[4]);
+  }
+  if (spec.kind == "MaxPool2D") {
+    require_args(spec, 2);
+    return std::make_unique<MaxPool2D>(spec.args[0], spec.args[1]);
+  }
+  if (spec.kind == "Dropout") {
+    require_args(spec, 1);
+    if (spec.args[0] < 0 || spec.args[0] > 0xffffffffLL) {
+      throw std::invalid_argument("layer Dropout: the probability's bits " + std::to_string(spec.args[0]) +
+                                  " are not a float's");
+    }
+    return std::make_unique<Dropout>(std::bit_cast<float>(static_cast<std::uint32_t>(spec.args[0])));
+  }
   std::unique_ptr<Layer> layer;
   if (spec.kind == "Softmax") layer = std::make_unique<Softmax>();
+  if (spec.kind == "Flatten") layer = std::make_unique<Flatten>();
   // The elementwise activations by the names they give themselves (what spec() wrote).
   for (Activation a : {Activation::Identity, Activation::ReLU, Activation::Sigmoid, Activation::Tanh}) {
     if (!layer && make_activation(a)->name() == spec.kind) layer = make_activation(a);

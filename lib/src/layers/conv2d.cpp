@@ -1,0 +1,215 @@
+// Conv2D on the GEMM engine. The batch is cut into groups of whole images, fixed by the shapes alone;
+// each group is one task, which gathers its images' receptive fields into a per-thread im2col matrix
+// (never one for the whole batch) and multiplies it on its own thread. Backward does the same per
+// group, writing its share of dW and db to a partial of its own; the partials are then summed in group
+// order, so the gradients do not depend on how many threads ran the groups.
+#include "tessera/layers/conv2d.hpp"
+
+#include <tbb/enumerable_thread_specific.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+#include "layers/batch_checks.hpp"
+#include "layers/column_sums.hpp"
+#include "layers/im2col.hpp"
+#include "parallel.hpp"
+
+namespace tessera {
+
+namespace detail {
+
+struct ConvWorkspace {
+  // Grown on first use to the largest group; a thread reuses its own from then on.
+  tbb::enumerable_thread_specific<std::vector<float>> col, dcol;
+  std::vector<float> partials;  // per group: dW, then db
+};
+
+}  // namespace detail
+
+namespace {
+
+// A group holds at least this many output pixels, so that its products are tall enough for the
+// kernels (an MNIST 8×8 feature map is 64 rows: 8 images make 512) and the partials few ...
+constexpr std::int64_t kGroupRows = 512;
+// ... but its im2col matrix stays within about two L2 caches.
+constexpr std::int64_t kMaxColBytes = 2 << 20;
+
+struct GroupPlan {
+  std::int64_t images;  // per group (the last may have fewer)
+  std::int64_t groups;
+};
+
+GroupPlan plan_groups(const detail::ConvGeometry& g, std::int64_t batch) {
+  const std::int64_t by_rows = (kGroupRows + g.pixels() - 1) / g.pixels();
+  const std::int64_t by_bytes = kMaxColBytes / std::max<std::int64_t>(1, g.pixels() * g.patch() * 4);
+  const std::int64_t images =
+      std::clamp<std::int64_t>(std::min(by_rows, by_bytes), 1, std::max<std::int64_t>(1, batch));
+  return {images, (batch + images - 1) / images};
+}
+
+detail::ConvGeometry geometry_of(const Conv2D& conv) {
+  const Shape& in = conv.in_shape();
+  const Shape& out = conv.out_shape();
+  return {in[0], in[1], in[2], conv.kernel(), conv.stride(), conv.padding(), out[0], out[1], out[2]};
+}
+
+float* grown(std::vector<float>& buffer, std::int64_t size) {
+  if (static_cast<std::int64_t>(buffer.size()) < size) buffer.resize(static_cast<std::size_t>(size));
+  return buffer.data();
+}
+
+// The rows a group multiplies: its images' im2col matrix, or the images themselves when pointwise.
+const float* patches_of(const detail::ConvGeometry& g, const float* images, std::int64_t count,
+                        std::vector<float>& col) {
+  if (g.pointwise()) return images;
+  float* out = grown(col, count * g.pixels() * g.patch());
+  for (std::int64_t i = 0; i < count; ++i) {
+    detail::im2col(g, images + i * g.image_size(), out + i * g.pixels() * g.patch());
+  }
+  return out;
+}
+
+}  // namespace
+
+Conv2D::Conv2D(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel, std::int64_t stride,
+               std::int64_t padding)
+    : in_channels_(in_channels), out_channels_(out_channels), kernel_(kernel), stride_(stride), padding_(padding) {
+  constexpr std::int64_t kMax = std::int64_t{1} << 20;
+  const bool sizes_ok = in_channels >= 1 && out_channels >= 1 && kernel >= 1 && stride >= 1 && in_channels <= kMax &&
+                        out_channels <= kMax && kernel <= 4096 && stride <= 4096;
+  if (!sizes_ok || padding < 0 || padding >= kernel || kernel * kernel * in_channels * out_channels > (kMax << 20)) {
+    throw std::invalid_argument(
+        "tessera::Conv2D: channels, kernel and stride must be >= 1 and 0 <= padding < kernel (and the weights at "
+        "most 2^40), got " +
+        name());
+  }
+}
+
+Conv2D::Conv2D(Conv2D&&) noexcept = default;
+Conv2D& Conv2D::operator=(Conv2D&&) noexcept = default;
+Conv2D::~Conv2D() = default;
+
+std::string Conv2D::name() const {
+  return "Conv2D(" + std::to_string(in_channels_) + ", " + std::to_string(out_channels_) + ", kernel " +
+         std::to_string(kernel_) + ", stride " + std::to_string(stride_) + ", padding " + std::to_string(padding_) +
+         ")";
+}
+
+Shape Conv2D::infer_out_shape(const Shape& in) const {
+  if (in.rank() != 3 || in[2] != in_channels_) {
+    throw std::invalid_argument(name() + " takes images of shape [height, width, " + std::to_string(in_channels_) +
+                                "], got " + in.to_string());
+  }
+  const std::int64_t h = in[0] + 2 * padding_, w = in[1] + 2 * padding_;
+  if (h < kernel_ || w < kernel_) {
+    throw std::invalid_argument(name() + ": the kernel is larger than the padded image " + in.to_string());
+  }
+  return Shape{(h - kernel_) / stride_ + 1, (w - kernel_) / stride_ + 1, out_channels_};
+}
+
+double Conv2D::flops_per_example() const {
+  if (!connected()) return 0.0;
+  return 2.0 * static_cast<double>(out_shape().elements()) * static_cast<double>(patch_size());
+}
+
+void Conv2D::bind(float* values, float* gradients) {
+  w_ = values;
+  dw_ = gradients;
+}
+
+void Conv2D::require_bound() const {
+  if (w_ == nullptr) {
+    throw std::logic_error(name() + " has no parameters: add it to a Sequential (or bind() it) first");
+  }
+}
+
+void Conv2D::initialize(Init init, Rng& rng) {
+  require_bound();
+  const std::int64_t weights = patch_size() * out_channels_;
+  init_weights(init, w_, weights, fan_in(), fan_out(), rng);
+  init_biases(init, w_ + weights, out_channels_, rng);
+}
+
+bool Conv2D::fuse(Activation activation) {
+  fused_ = activation;
+  return true;
+}
+
+void Conv2D::forward(const Tensor& x, Tensor& y) {
+  require_bound();
+  const std::int64_t batch = detail::check_forward(*this, x, y);
+  if (!workspace_) workspace_ = std::make_unique<detail::ConvWorkspace>();
+  const detail::ConvGeometry g = geometry_of(*this);
+  const GroupPlan plan = plan_groups(g, batch);
+  const Epilogue epilogue{w_ + patch_size() * out_channels_, fused_.value_or(Activation::Identity)};
+  detail::for_each_task(plan.groups, [&](std::int64_t group) {
+    const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
+    const float* a = patches_of(g, x.data() + first * g.image_size(), count, workspace_->col.local());
+    gemm(Trans::No, Trans::No, count * g.pixels(), out_channels_, patch_size(), 1.0f, a, patch_size(), w_,
+         out_channels_, 0.0f, y.data() + first * g.output_size(), out_channels_, epilogue);
+  });
+}
+
+void Conv2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool accumulate) {
+  require_bound();
+  const std::int64_t batch = detail::check_backward(*this, x, y, dy, dx);
+  if (!workspace_) workspace_ = std::make_unique<detail::ConvWorkspace>();
+  detail::ConvWorkspace& ws = *workspace_;
+  const detail::ConvGeometry g = geometry_of(*this);
+  const GroupPlan plan = plan_groups(g, batch);
+  const std::int64_t k = patch_size(), n = out_channels_, params = parameter_count();
+  float* partials = grown(ws.partials, plan.groups * params);
+
+  detail::for_each_task(plan.groups, [&](std::int64_t group) {
+    const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
+    const std::int64_t rows = count * g.pixels();
+    const float* d_out = dy.data() + first * g.output_size();
+    float* partial = partials + group * params;
+    const float* a = patches_of(g, x.data() + first * g.image_size(), count, ws.col.local());
+    gemm(Trans::Yes, Trans::No, k, n, rows, 1.0f, a, k, d_out, n, 0.0f, partial, n);
+    detail::column_sums(d_out, rows, n, n, partial + k * n, false);
+    if (dx == nullptr) return;
+    float* d_in = dx->data() + first * g.image_size();
+    if (g.pointwise()) {
+      gemm(Trans::No, Trans::Yes, rows, k, n, 1.0f, d_out, n, w_, n, 0.0f, d_in, k);
+      return;
+    }
+    float* dcol = grown(ws.dcol.local(), rows * k);
+    gemm(Trans::No, Trans::Yes, rows, k, n, 1.0f, d_out, n, w_, n, 0.0f, dcol, k);
+    std::fill(d_in, d_in + count * g.image_size(), 0.0f);
+    for (std::int64_t i = 0; i < count; ++i) {
+      detail::col2im_add(g, dcol + i * g.pixels() * k, d_in + i * g.image_size());
+    }
+  });
+
+  // The groups' partials, summed in group order, whatever thread computed each.
+  detail::for_each_chunk(params, detail::kElementwiseChunk, [&](std::int64_t begin, std::int64_t end) {
+    float* sum = partials;  // group 0's partial collects the others
+    for (std::int64_t group = 1; group < plan.groups; ++group) {
+      const float* other = partials + group * params;
+      for (std::int64_t i = begin; i < end; ++i) sum[i] += other[i];
+    }
+    for (std::int64_t i = begin; i < end; ++i) dw_[i] = accumulate ? dw_[i] + sum[i] : sum[i];
+  });
+}
+
+Tensor Conv2D::weights() const {
+  require_bound();
+  return Tensor::view(w_, Shape{kernel_, kernel_, in_channels_, out_channels_});
+}
+Tensor Conv2D::bias() const {
+  require_bound();
+  return Tensor::view(w_ + patch_size() * out_channels_, Shape{out_channels_});
+}
+Tensor Conv2D::weight_gradients() const {
+  require_bound();
+  return Tensor::view(dw_, Shape{kernel_, kernel_, in_channels_, out_channels_});
+}
+Tensor Conv2D::bias_gradients() const {
+  require_bound();
+  return Tensor::view(dw_ + patch_size() * out_channels_, Shape{out_channels_});
+}
+
+}  // namespace tessera

@@ -1,0 +1,66 @@
+// im2col and col2im for NHWC. Along a kernel row the (kw, c) values of a receptive field are
+// consecutive in memory, so each kernel row is one contiguous run of the image, cut short where the
+// field reaches into the left or right padding.
+#include "layers/im2col.hpp"
+
+#include <algorithm>
+
+namespace tessera::detail {
+
+namespace {
+
+// Walks output pixel (oh, ow)'s kernel rows: visit(row_offset, source_offset, lead, run, tail), with
+// `run` floats of the field at row_offset + lead taken from the image at source_offset, and `lead` and
+// `tail` floats of padding before and after them; rows wholly in the padding come as run = 0.
+template <class Visit>
+void for_each_kernel_row(const ConvGeometry& g, std::int64_t oh, std::int64_t ow, const Visit& visit) {
+  const std::int64_t row_width = g.kernel * g.c;
+  const std::int64_t x0 = ow * g.stride - g.pad;
+  const std::int64_t kw_lo = std::max<std::int64_t>(0, -x0);
+  const std::int64_t kw_hi = std::min<std::int64_t>(g.kernel, g.w - x0);
+  const std::int64_t lead = kw_lo * g.c;
+  const std::int64_t run = std::max<std::int64_t>(0, kw_hi - kw_lo) * g.c;
+  for (std::int64_t kh = 0; kh < g.kernel; ++kh) {
+    const std::int64_t y = oh * g.stride - g.pad + kh;
+    if (y < 0 || y >= g.h || run == 0) {
+      visit(kh * row_width, std::int64_t{0}, row_width, std::int64_t{0}, std::int64_t{0});
+    } else {
+      visit(kh * row_width, (y * g.w + x0 + kw_lo) * g.c, lead, run, row_width - lead - run);
+    }
+  }
+}
+
+}  // namespace
+
+void im2col(const ConvGeometry& g, const float* image, float* col) {
+  const std::int64_t patch = g.patch();
+  for (std::int64_t oh = 0; oh < g.oh; ++oh) {
+    for (std::int64_t ow = 0; ow < g.ow; ++ow) {
+      float* row = col + (oh * g.ow + ow) * patch;
+      for_each_kernel_row(
+          g, oh, ow, [&](std::int64_t at, std::int64_t from, std::int64_t lead, std::int64_t run, std::int64_t tail) {
+            float* dst = row + at;
+            std::fill(dst, dst + lead, 0.0f);
+            std::copy(image + from, image + from + run, dst + lead);
+            std::fill(dst + lead + run, dst + lead + run + tail, 0.0f);
+          });
+    }
+  }
+}
+
+void col2im_add(const ConvGeometry& g, const float* col, float* image) {
+  const std::int64_t patch = g.patch();
+  for (std::int64_t oh = 0; oh < g.oh; ++oh) {
+    for (std::int64_t ow = 0; ow < g.ow; ++ow) {
+      const float* row = col + (oh * g.ow + ow) * patch;
+      for_each_kernel_row(g, oh, ow,
+                          [&](std::int64_t at, std::int64_t from, std::int64_t lead, std::int64_t run, std::int64_t) {
+                            const float* src = row + at + lead;
+                            float* dst = image + from;
+                            for (std::int64_t i = 0; i < run; ++i) dst[i] += src[i];
+                          });
+    }
+  }
+}
+
+}  // namespace tessera::detail

@@ -1,0 +1,114 @@
+// MaxPool2D over NHWC: channels are innermost, so every step below is a loop over a pixel's channels,
+// which the compiler vectorises. Parallel over images.
+#include "tessera/layers/pooling.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "layers/batch_checks.hpp"
+#include "parallel.hpp"
+
+namespace tessera {
+
+namespace {
+
+struct PoolGeometry {
+  std::int64_t h, w, c, oh, ow, size, stride;
+  const float* window(const float* image, std::int64_t oh_, std::int64_t ow_, std::int64_t i, std::int64_t j) const {
+    return image + ((oh_ * stride + i) * w + ow_ * stride + j) * c;
+  }
+};
+
+// Images per task: enough that each task reads a chunk's worth of floats.
+std::int64_t images_per_task(const Shape& in) {
+  return std::max<std::int64_t>(1, detail::kElementwiseChunk / std::max<std::int64_t>(1, in.elements()));
+}
+
+}  // namespace
+
+MaxPool2D::MaxPool2D(std::int64_t size, std::int64_t stride) : size_(size), stride_(stride == 0 ? size : stride) {
+  if (size < 1 || stride < 0 || size > 4096 || stride > 4096) {
+    throw std::invalid_argument("tessera::MaxPool2D: size must be >= 1 and stride >= 0 (0: the size), got size " +
+                                std::to_string(size) + ", stride " + std::to_string(stride));
+  }
+}
+
+std::string MaxPool2D::name() const {
+  return "MaxPool2D(" + std::to_string(size_) + ", stride " + std::to_string(stride_) + ")";
+}
+
+Shape MaxPool2D::infer_out_shape(const Shape& in) const {
+  if (in.rank() != 3)
+    throw std::invalid_argument(name() + " takes images of shape [height, width, channels], got " + in.to_string());
+  if (in[0] < size_ || in[1] < size_) {
+    throw std::invalid_argument(name() + ": the window is larger than the image " + in.to_string());
+  }
+  return Shape{(in[0] - size_) / stride_ + 1, (in[1] - size_) / stride_ + 1, in[2]};
+}
+
+void MaxPool2D::forward(const Tensor& x, Tensor& y) {
+  const std::int64_t batch = detail::check_forward(*this, x, y);
+  const Shape &in = in_shape(), &out = out_shape();
+  const PoolGeometry g{in[0], in[1], in[2], out[0], out[1], size_, stride_};
+  const std::int64_t in_size = in.elements(), out_size = out.elements();
+  detail::for_each_chunk(batch, images_per_task(in), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t n = begin; n < end; ++n) {
+      const float* image = x.data() + n * in_size;
+      float* o = y.data() + n * out_size;
+      for (std::int64_t oh = 0; oh < g.oh; ++oh) {
+        for (std::int64_t ow = 0; ow < g.ow; ++ow, o += g.c) {
+          const float* first = g.window(image, oh, ow, 0, 0);
+          std::copy(first, first + g.c, o);
+          for (std::int64_t i = 0; i < g.size; ++i) {
+            for (std::int64_t j = i == 0 ? 1 : 0; j < g.size; ++j) {
+              const float* p = g.window(image, oh, ow, i, j);
+              for (std::int64_t ch = 0; ch < g.c; ++ch) o[ch] = p[ch] > o[ch] ? p[ch] : o[ch];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+void MaxPool2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool /*accumulate*/) {
+  const std::int64_t batch = detail::check_backward(*this, x, y, dy, dx);
+  if (dx == nullptr) return;
+  const Shape &in = in_shape(), &out = out_shape();
+  const PoolGeometry g{in[0], in[1], in[2], out[0], out[1], size_, stride_};
+  const std::int64_t in_size = in.elements(), out_size = out.elements();
+  // Channels in blocks, so that the gradient still to place fits on the stack.
+  constexpr std::int64_t kBlock = 256;
+  detail::for_each_chunk(batch, images_per_task(in), [&](std::int64_t begin, std::int64_t end) {
+    float left[kBlock];
+    for (std::int64_t n = begin; n < end; ++n) {
+      const float* image = x.data() + n * in_size;
+      float* d_image = dx->data() + n * in_size;
+      std::fill(d_image, d_image + in_size, 0.0f);
+      for (std::int64_t oh = 0; oh < g.oh; ++oh) {
+        for (std::int64_t ow = 0; ow < g.ow; ++ow) {
+          const std::int64_t at = n * out_size + (oh * g.ow + ow) * g.c;
+          for (std::int64_t c0 = 0; c0 < g.c; c0 += kBlock) {
+            const std::int64_t cn = std::min(kBlock, g.c - c0);
+            const float* m = y.data() + at + c0;
+            std::copy(dy.data() + at + c0, dy.data() + at + c0 + cn, left);
+            for (std::int64_t i = 0; i < g.size; ++i) {
+              for (std::int64_t j = 0; j < g.size; ++j) {
+                const std::int64_t offset = g.window(image, oh, ow, i, j) - image + c0;
+                const float* p = image + offset;
+                float* d = d_image + offset;
+                for (std::int64_t ch = 0; ch < cn; ++ch) {
+                  const bool hit = p[ch] == m[ch];
+                  d[ch] += hit ? left[ch] : 0.0f;
+                  left[ch] = hit ? 0.0f : left[ch];
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace tessera
