@@ -35,7 +35,7 @@ struct Options {
 // Examples/s of each of `epochs` epochs of training `preset` at this batch size and thread count.
 std::vector<double> epoch_rates(const tessera::data::Split& data, const mnist_app::Preset& preset, std::int64_t batch,
                                 int epochs) {
-  tessera::Sequential net = mnist_app::build_network(preset, data.train.example_size(), data.train.classes());
+  tessera::Sequential net = mnist_app::build_network(preset, data.train.example_shape(), data.train.classes());
   net.initialize(1, preset.init);
   const auto loss = mnist_app::make_loss(preset.loss);
   const auto optimizer = mnist_app::make_optimizer(preset.optimizer, preset.lr, tessera::LRSchedule::constant(), net);
@@ -55,7 +55,7 @@ struct InferenceResult {
 };
 
 InferenceResult inference(const tessera::data::Split& data, const mnist_app::Preset& preset) {
-  tessera::Sequential net = mnist_app::build_network(preset, data.test.example_size(), data.test.classes());
+  tessera::Sequential net = mnist_app::build_network(preset, data.test.example_shape(), data.test.classes());
   net.initialize(1, preset.init);
   net.eval();
   const auto order = data.test.sequential_order();

@@ -51,7 +51,7 @@ struct Result {
 Result run(const mnist_app::Preset& preset, std::int64_t batch, const std::string& optimizer, int steps,
            int repetitions) {
   constexpr std::int64_t kInputs = 784, kClasses = 10;
-  tessera::Sequential net = mnist_app::build_network(preset, kInputs, kClasses);
+  tessera::Sequential net = mnist_app::build_network(preset, tessera::Shape{kInputs}, kClasses);
   net.initialize(1, preset.init);
   // Small fixed rates: the step's cost, not its learning, is measured.
   auto opt =

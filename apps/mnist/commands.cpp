@@ -31,7 +31,16 @@ LossKind loss_of(const tessera::LoadedModel& model) {
 }
 
 void require_fits(const tessera::Sequential& net, const tessera::data::Dataset& data, const std::string& file) {
-  if (net.in_shape().elements() != data.example_size() || net.out_shape()[0] < data.classes()) {
+  // An image model must also see the rows and columns it was trained on, not only as many pixels.
+  const tessera::Shape& in = net.in_shape();
+  const tessera::Shape& image = data.example_shape();
+  const bool image_model = in.rank() == 3 && image.rank() == 2;
+  if (image_model && (in[0] != image[0] || in[1] != image[1])) {
+    throw std::invalid_argument(file + ": the model takes images of " + std::to_string(in[0]) + "×" +
+                                std::to_string(in[1]) + " pixels, but the data's are " + std::to_string(image[0]) +
+                                "×" + std::to_string(image[1]));
+  }
+  if (in.elements() != data.example_size() || net.out_shape()[0] < data.classes()) {
     throw std::invalid_argument(file + ": the model takes " + std::to_string(net.in_shape().elements()) +
                                 " inputs and scores " + std::to_string(net.out_shape()[0]) +
                                 " classes, but the data has " + std::to_string(data.example_size()) +
@@ -57,7 +66,7 @@ int run_train(const TrainArgs& args) {
   const float lr = args.lr.value_or(p.lr);
   const std::string optimizer_name = args.optimizer.value_or(p.optimizer);
 
-  tessera::Sequential net = build_network(p, data.train.example_size(), data.train.classes());
+  tessera::Sequential net = build_network(p, data.train.example_shape(), data.train.classes());
   net.initialize(args.seed, p.init);
   const auto loss = make_loss(p.loss);
   const std::int64_t steps_per_epoch = (data.train.size() + options.batch_size - 1) / options.batch_size;

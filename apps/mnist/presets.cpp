@@ -9,6 +9,20 @@
 namespace mnist_app {
 
 namespace {
+
+// Appends the preset's Dense layers to `net`, whose output (or input) has `inputs` values.
+tessera::Sequential dense_network(const Preset& p, tessera::Sequential net, std::int64_t inputs, std::int64_t classes) {
+  std::int64_t width = inputs;
+  for (std::int64_t h : p.hidden) {
+    net.add(tessera::Dense(width, h));
+    net.add(tessera::make_activation(p.activation));
+    width = h;
+  }
+  net.add(tessera::Dense(width, classes));
+  if (p.activate_output) net.add(tessera::make_activation(p.activation));
+  return net;
+}
+
 const std::vector<Preset>& presets() {
   // Designated initialisers keep each setting next to its name.
   static const std::vector<Preset> all{
@@ -36,6 +50,19 @@ const std::vector<Preset>& presets() {
        .cosine = true,
        .batch_size = 128,
        .epochs = 10},
+      {.name = "cnn",
+       .description = "conv 5×5×32, pool, conv 5×5×64, pool, 1024-128-10, ReLU, softmax cross-entropy, Adam",
+       .hidden = {128},
+       .activation = tessera::Activation::ReLU,
+       .activate_output = false,
+       .loss = LossKind::CrossEntropy,
+       .init = tessera::Init::He,
+       .optimizer = "adam",
+       .lr = 1e-3f,
+       .cosine = true,
+       .batch_size = 128,
+       .epochs = 10,
+       .convolutional = true},
   };
   return all;
 }
@@ -46,7 +73,7 @@ const Preset& preset(const std::string& name) {
   for (const auto& p : presets()) {
     if (p.name == name) return p;
   }
-  throw std::invalid_argument("unknown model '" + name + "' (seed or mlp)");
+  throw std::invalid_argument("unknown model '" + name + "' (seed, mlp or cnn)");
 }
 
 std::vector<std::string> preset_names() {
@@ -55,18 +82,25 @@ std::vector<std::string> preset_names() {
   return names;
 }
 
-tessera::Sequential build_network(const Preset& p, std::int64_t inputs, std::int64_t classes) {
-  tessera::Sequential net;
-  std::int64_t width = inputs;
-  for (std::int64_t h : p.hidden) {
-    net.add(tessera::Dense(width, h));
-    net.add(tessera::make_activation(p.activation));
-    width = h;
+tessera::Sequential build_network(const Preset& p, const tessera::Shape& example, std::int64_t classes) {
+  if (!p.convolutional) return dense_network(p, tessera::Sequential(), example.elements(), classes);
+  if (example.rank() != 2) {
+    throw std::invalid_argument("the " + p.name + " model takes [rows, cols] images, got examples of shape " +
+                                example.to_string());
   }
-  net.add(tessera::Dense(width, classes));
-  if (p.activate_output) net.add(tessera::make_activation(p.activation));
-  return net;
+  tessera::Sequential net(tessera::Shape{example[0], example[1], 1});
+  std::int64_t channels = 1;
+  for (std::int64_t out : {32, 64}) {
+    net.add(tessera::Conv2D(channels, out, 5));
+    net.add(tessera::make_activation(p.activation));
+    net.add(tessera::MaxPool2D(2));
+    channels = out;
+  }
+  net.add(tessera::Flatten());
+  const std::int64_t features = net.out_shape().elements();
+  return dense_network(p, std::move(net), features, classes);
 }
+
 
 std::unique_ptr<tessera::Loss> make_loss(LossKind kind) {
   if (kind == LossKind::MSE) return std::make_unique<tessera::MSE>();

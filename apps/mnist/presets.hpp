@@ -15,7 +15,8 @@ enum class LossKind { MSE, CrossEntropy };
 struct Preset {
   std::string name;
   std::string description;
-  std::vector<std::int64_t> hidden;  // widths between the input and the classes
+  std::vector<std::int64_t> hidden;  // widths of the Dense layers between the input (or the
+                                     // convolutions) and the classes
   tessera::Activation activation;    // after every hidden layer
   bool activate_output;              // also after the last layer (the original's sigmoid output)
   LossKind loss;
@@ -25,13 +26,18 @@ struct Preset {
   bool cosine;  // the rate decays along a half cosine to 0 over the whole run
   std::int64_t batch_size;
   std::int64_t epochs;
+  // Two 5×5 convolutions (32 and 64 channels), each followed by the activation and 2×2 max pooling,
+  // before the Dense layers.
+  bool convolutional = false;
 };
 
 // Throws std::invalid_argument for an unknown name.
 const Preset& preset(const std::string& name);
 std::vector<std::string> preset_names();
 
-tessera::Sequential build_network(const Preset& p, std::int64_t inputs, std::int64_t classes);
+// The preset's network for examples of shape `example` ([rows, cols] images; any shape for Dense
+// presets, which read it flattened).
+tessera::Sequential build_network(const Preset& p, const tessera::Shape& example, std::int64_t classes);
 std::unique_ptr<tessera::Loss> make_loss(LossKind kind);
 std::unique_ptr<tessera::Optimizer> make_optimizer(const std::string& name, float lr,
                                                    const tessera::LRSchedule& schedule, tessera::Sequential& net);

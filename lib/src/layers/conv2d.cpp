@@ -176,11 +176,12 @@ void Conv2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor
       gemm(Trans::No, Trans::Yes, rows, k, n, 1.0f, d_out, n, w_, n, 0.0f, d_in, k);
       return;
     }
-    float* dcol = grown(ws.dcol.local(), rows * k);
-    gemm(Trans::No, Trans::Yes, rows, k, n, 1.0f, d_out, n, w_, n, 0.0f, dcol, k);
+    // Image by image, so that the patch gradients are still in L2 when col2im adds them up.
+    float* dcol = grown(ws.dcol.local(), g.pixels() * k);
     std::fill(d_in, d_in + count * g.image_size(), 0.0f);
     for (std::int64_t i = 0; i < count; ++i) {
-      detail::col2im_add(g, dcol + i * g.pixels() * k, d_in + i * g.image_size());
+      gemm(Trans::No, Trans::Yes, g.pixels(), k, n, 1.0f, d_out + i * g.output_size(), n, w_, n, 0.0f, dcol, k);
+      detail::col2im_add(g, dcol, d_in + i * g.image_size());
     }
   });
 
