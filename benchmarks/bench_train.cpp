@@ -2,7 +2,7 @@
 // and thread counts (median of 3 epochs), and inference: latency at batch 1 (median over the test
 // set) and throughput at batch 1000.
 //
-//   bench_train [--data DIR] [--models seed,mlp] [--batch 32,128,256] [--threads 1,2] [--epochs 3]
+//   bench_train [--data DIR] [--models seed,mlp,cnn] [--batch 32,128,256] [--threads 1,2] [--epochs 3]
 //               [--no-inference] [--json]
 // --json prints one JSON object per measurement (compare_pytorch.py reads them).
 #include <fmt/format.h>
@@ -24,7 +24,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
   std::string data = mnist_app::default_data_dir();
-  std::vector<std::string> models{"seed", "mlp"};
+  std::vector<std::string> models{"seed", "mlp", "cnn"};
   std::vector<std::int64_t> batches{32, 128, 256};
   std::vector<int> threads;
   int epochs = 3;

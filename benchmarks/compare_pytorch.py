@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Tessera against PyTorch on the same MNIST training, in the same run.
 
-Trains the app's two presets (seed: 784-100-50-10 sigmoid/MSE/SGD, mlp: 784-512-256-10 ReLU/CE/Adam)
-with Tessera (bench_train) and with PyTorch, same data, batch size and thread count, each for a few
+Trains the app's presets (seed: 784-100-50-10 sigmoid/MSE/SGD, mlp: 784-512-256-10 ReLU/CE/Adam,
+cnn: two 5×5 convolutions with 2×2 max pooling, then 1024-128-10, ReLU/CE/Adam) with Tessera (bench_train) and with PyTorch, same data, batch size and thread count, each for a few
 epochs, interleaved, and prints the median examples/s over the epochs of each and the ratio. PyTorch's
-multi-thread runs use OMP_WAIT_POLICY=passive, its best setting here. On N cores, Tessera is compared
+multi-thread runs use OMP_WAIT_POLICY=passive, its best setting here, and its cnn runs channels-last
+(NHWC) tensors, its faster layout here. On N cores, Tessera is compared
 with the better of PyTorch's 1- and N-thread runs. Also batch-1 inference latency (--inference).
 
   benchmarks/compare_pytorch.py [--bench build/release/benchmarks/bench_train] [--data DIR]
-                                [--models seed,mlp] [--batch 128] [--threads 1,2] [--epochs 3]
+                                [--models seed,mlp,cnn] [--batch 128] [--threads 1,2] [--epochs 3]
 
 Runs where `import torch` works (Debian: python3-torch); elsewhere it says so and exits 0.
 """
@@ -66,10 +67,22 @@ def worker(args):
         loss_fn = nn.MSELoss()
         optimizer = torch.optim.SGD(model.parameters(), lr=20.0)
         one_hot = torch.eye(10)
-    else:
+    elif args.model == "mlp":
         model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
         loss_fn = nn.CrossEntropyLoss()
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    else:
+        model = nn.Sequential(nn.Conv2d(1, 32, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 5), nn.ReLU(),
+                              nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1024, 128), nn.ReLU(), nn.Linear(128, 10))
+        model = model.to(memory_format=torch.channels_last)
+        loss_fn = nn.CrossEntropyLoss()
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    # Images as the model takes them: flat rows, or channels-last 1×28×28 for the convolutions.
+    shape = (-1, 1, dims[1], dims[2]) if args.model == "cnn" else None
+
+    def as_input(batch):
+        x = batch.float().div_(255)
+        return x.reshape(shape).contiguous(memory_format=torch.channels_last) if shape else x
     result = {"rates": []}
     if args.inference:
         tdims, tpixels = read_idx(args.data, "t10k-images-idx3-ubyte")
@@ -78,7 +91,7 @@ def worker(args):
         latencies = []
         with torch.no_grad():
             for i in range(min(2000, tdims[0])):
-                x = test[i:i + 1].float().div_(255)
+                x = as_input(test[i:i + 1])
                 start = time.perf_counter()
                 model(x)
                 latencies.append((time.perf_counter() - start) * 1e6)
@@ -91,7 +104,7 @@ def worker(args):
         start = time.perf_counter()
         for first in range(0, n, args.batch):
             idx = order[first:first + args.batch]
-            x = images[idx].float().div_(255)
+            x = as_input(images[idx])
             y = targets[idx]
             optimizer.zero_grad()
             out = model(x)
@@ -129,7 +142,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bench", default=os.path.join(ROOT, "build", "release", "benchmarks", "bench_train"))
     p.add_argument("--data", default=default_data)
-    p.add_argument("--models", default="seed,mlp")
+    p.add_argument("--models", default="seed,mlp,cnn")
     p.add_argument("--batch", default="128")
     p.add_argument("--threads", default=f"1,{os.cpu_count() or 1}")
     p.add_argument("--epochs", type=int, default=3)

@@ -104,6 +104,10 @@ void Sequential::build() {
     const auto activation = layers_[i]->epilogue_activation();
     slots_[i].fused = activation && !slots_[i - 1].fused && layers_[i - 1]->fuse(*activation);
   }
+  for (std::size_t i = 0; i + 1 < layers_.size(); ++i) {
+    const auto activation = layers_[i]->epilogue_activation();
+    slots_[i].absorbed = activation && layers_[i + 1]->absorb_input_derivative(*activation);
+  }
   for (const auto& l : layers_) l->set_profiling(profiling_);
   layers_.front()->set_reads_data(true);
   built_ = true;
@@ -187,13 +191,18 @@ void Sequential::backward(const Tensor& d_output, Tensor* d_input) {
   const bool accumulate = !gradients_cleared_;
   for (std::size_t i = layers_.size(); i-- > first;) {
     Slot& slot = slots_[i];
+    ++slot.backward_calls;
+    if (slot.absorbed) continue;  // the next layer has already written the gradient past it
     const double start = profiling_ ? detail::now_seconds() : 0.0;
     const Tensor x = i == 0 ? input_ : output_of(i - 1);
     const Tensor dy = i + 1 == layers_.size() ? d_output.view() : gradient_of(i);
-    Tensor dx = i > first ? gradient_of(i - 1) : Tensor();
-    Tensor* dx_target = i > first ? &dx : (i == 0 ? d_input : nullptr);
+    // The layer that receives the input gradient: the previous one, or the one before an activation
+    // whose derivative this layer applies (-1: the network's input).
+    const auto receiver = static_cast<std::ptrdiff_t>(i) - (i > 0 && slots_[i - 1].absorbed ? 2 : 1);
+    const bool wanted = receiver >= static_cast<std::ptrdiff_t>(first);
+    Tensor dx = wanted ? gradient_of(static_cast<std::size_t>(receiver)) : Tensor();
+    Tensor* dx_target = wanted ? &dx : (receiver == -1 ? d_input : nullptr);
     layers_[i]->backward(x, output_of(i), dy, dx_target, accumulate);
-    ++slot.backward_calls;
     if (profiling_) {
       slot.backward_seconds += detail::now_seconds() - start;
       const double passes = dx_target != nullptr ? 2.0 : 1.0;

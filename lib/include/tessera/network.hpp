@@ -111,6 +111,9 @@ class Sequential {
     // The activation this layer computes is applied by the previous layer's epilogue: forward skips
     // it, and its output buffer is the previous layer's.
     bool fused = false;
+    // This activation's derivative is applied by the next layer's backward: its own is skipped, and
+    // the next layer writes its input gradient straight into the previous layer's buffer.
+    bool absorbed = false;
     Tensor output;    // capacity × out elements (empty when fused)
     Tensor gradient;  // capacity × out elements: ∂L/∂output
     double forward_seconds = 0.0, backward_seconds = 0.0;

@@ -4,10 +4,35 @@
 #include "layers/im2col.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace tessera::detail {
 
 namespace {
+
+// A first convolution's kernel rows are a few floats (5 for a 5×5 kernel over one channel), where a
+// call to memcpy or memset costs more than the copy: blocks of constant size compile to plain moves,
+// the last one overlapping the one before.
+template <std::int64_t Block>
+inline void copy_blocks(float* dst, const float* src, std::int64_t n) {
+  std::int64_t i = 0;
+  for (; i + Block < n; i += Block) std::memcpy(dst + i, src + i, Block * sizeof(float));
+  std::memcpy(dst + n - Block, src + n - Block, Block * sizeof(float));
+}
+
+inline void copy_floats(float* dst, const float* src, std::int64_t n) {
+  if (n >= 8) {
+    copy_blocks<8>(dst, src, n);
+  } else if (n >= 4) {
+    copy_blocks<4>(dst, src, n);
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) std::memcpy(dst + i, src + i, sizeof(float));
+  }
+}
+
+inline void zero_floats(float* dst, std::int64_t n) {
+  if (n > 0) std::fill(dst, dst + n, 0.0f);
+}
 
 // Walks output pixel (oh, ow)'s kernel rows: visit(row_offset, source_offset, lead, run, tail), with
 // `run` floats of the field at row_offset + lead taken from the image at source_offset, and `lead` and
@@ -40,9 +65,9 @@ void im2col(const ConvGeometry& g, const float* image, float* col) {
       for_each_kernel_row(
           g, oh, ow, [&](std::int64_t at, std::int64_t from, std::int64_t lead, std::int64_t run, std::int64_t tail) {
             float* dst = row + at;
-            std::fill(dst, dst + lead, 0.0f);
-            std::copy(image + from, image + from + run, dst + lead);
-            std::fill(dst + lead + run, dst + lead + run + tail, 0.0f);
+            zero_floats(dst, lead);
+            copy_floats(dst + lead, image + from, run);
+            zero_floats(dst + lead + run, tail);
           });
     }
   }

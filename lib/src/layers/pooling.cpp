@@ -76,13 +76,19 @@ namespace {
 // One output pixel's channels [0, n): each gradient goes to the first window position (in row-major
 // order) whose input equals the output. `left` holds what is still to place; `overwrite` when the
 // windows do not overlap, so that every input is written exactly once.
+// With `relu_input`, a maximum of 0 passes nothing (ReLU's derivative there).
 void route_gradient(const PoolGeometry& g, const float* image, float* d_image, std::int64_t oh, std::int64_t ow,
-                    const float* __restrict m, const float* __restrict dy, std::int64_t n, bool overwrite) {
+                    const float* __restrict m, const float* __restrict dy, std::int64_t n, bool overwrite,
+                    bool relu_input) {
   constexpr std::int64_t kBlock = 64;
   float left[kBlock];
   for (std::int64_t c0 = 0; c0 < n; c0 += kBlock) {
     const std::int64_t cn = std::min(kBlock, n - c0);
-    for (std::int64_t ch = 0; ch < cn; ++ch) left[ch] = dy[c0 + ch];
+    if (relu_input) {
+      for (std::int64_t ch = 0; ch < cn; ++ch) left[ch] = m[c0 + ch] > 0.0f ? dy[c0 + ch] : 0.0f;
+    } else {
+      for (std::int64_t ch = 0; ch < cn; ++ch) left[ch] = dy[c0 + ch];
+    }
     for (std::int64_t i = 0; i < g.size; ++i) {
       for (std::int64_t j = 0; j < g.size; ++j) {
         const std::int64_t offset = g.window(image, oh, ow, i, j) - image + c0;
@@ -109,6 +115,11 @@ void route_gradient(const PoolGeometry& g, const float* image, float* d_image, s
 
 }  // namespace
 
+bool MaxPool2D::absorb_input_derivative(Activation activation) {
+  relu_input_ = activation == Activation::ReLU;
+  return relu_input_;
+}
+
 void MaxPool2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool /*accumulate*/) {
   const std::int64_t batch = detail::check_backward(*this, x, y, dy, dx);
   if (dx == nullptr) return;
@@ -134,7 +145,7 @@ void MaxPool2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Ten
       for (std::int64_t oh = 0; oh < g.oh; ++oh) {
         for (std::int64_t ow = 0; ow < g.ow; ++ow) {
           const std::int64_t at = n * out_size + (oh * g.ow + ow) * g.c;
-          route_gradient(g, image, d_image, oh, ow, y.data() + at, dy.data() + at, g.c, tiled);
+          route_gradient(g, image, d_image, oh, ow, y.data() + at, dy.data() + at, g.c, tiled, relu_input_);
         }
       }
     }

@@ -64,6 +64,11 @@ class Layer {
   // the parameter gradients, added to the gradient buffer when `accumulate`, else overwriting it.
   virtual void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool accumulate) = 0;
 
+  // Asks the layer to apply, in its backward, the derivative of the elementwise `activation` that
+  // produced its input (the activation layer before it then has nothing to do in backward). Returns
+  // whether it does.
+  virtual bool absorb_input_derivative(Activation /*activation*/) { return false; }
+
   // Training or evaluation mode (for layers such as dropout that differ).
   virtual void set_training(bool /*training*/) {}
   // Whether this layer reads the network's input (Sequential sets it for its first layer). Data such

@@ -25,12 +25,16 @@ class MaxPool2D final : public Layer {
   // Each output's gradient goes to the first input of its window (in row-major order) equal to the
   // output: the maximum, as in PyTorch; overlapping windows add.
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool accumulate) override;
+  // Takes ReLU's: the gradient reaches only inputs that are a window's maximum, and ReLU's derivative
+  // there is 1 unless the maximum is 0. Saves a pass over the (larger) input.
+  bool absorb_input_derivative(Activation activation) override;
 
  protected:
   Shape infer_out_shape(const Shape& in) const override;
 
  private:
   std::int64_t size_, stride_;
+  bool relu_input_ = false;
 };
 
 }  // namespace tessera
