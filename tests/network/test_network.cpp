@@ -4,6 +4,7 @@
 #define BOOST_TEST_MODULE network
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -162,6 +163,57 @@ BOOST_AUTO_TEST_CASE(unfused_activation_first_and_softmax_last) {
   check_network(net, MSE(), 3, {1e-2, 1e-4, 1e-2}, "tanh+sigmoid/softmax/MSE");
 }
 
+BOOST_AUTO_TEST_CASE(convolutional_network) {
+  // Conv+tanh fused, pooling, a strided convolution, Flatten into Dense. (With ReLU, hundreds of kinks
+  // lie within a step of any first-layer weight; the next case covers ReLU before pooling.)
+  Sequential net(Shape{9, 9, 2});
+  net.add(Conv2D(2, 3, 3, 1, 1)).add(Tanh()).add(MaxPool2D(2)).add(Conv2D(3, 3, 3, 2, 1)).add(Tanh());
+  net.add(Flatten()).add(Dense(12, 5));
+  BOOST_TEST((net.out_shape() == Shape{5}));
+  net.initialize(6, Init::He);
+  check_network(net, SoftmaxCrossEntropy(), 2, {1e-3, 2e-4, 1e-2, 1e-5}, "conv/tanh/pool/conv/tanh/dense");
+}
+
+BOOST_AUTO_TEST_CASE(pooling_applies_a_relus_derivative_as_the_relu_would) {
+  // Conv, ReLU (fused), MaxPool: the pooling applies the ReLU's derivative. With an Identity between
+  // them, the ReLU's own backward does: the gradients must be the same, bit for bit.
+  std::mt19937_64 rng(13);
+  Tensor x(Shape{5, 10, 10, 3});
+  fill_uniform(x, rng);
+  const auto labels = random_labels(5, 4, rng);
+  std::vector<Tensor> grads;
+  Tensor params;
+  for (bool identity : {false, true}) {
+    Sequential net(Shape{10, 10, 3});
+    net.add(Conv2D(3, 6, 3)).add(ReLU());
+    if (identity) net.add(Identity());
+    net.add(MaxPool2D(2)).add(Flatten()).add(Dense(96, 4));
+    net.initialize(8, Init::He);
+    // The same parameters in both (the Dense layer's index, and so its random stream, differs).
+    if (identity) std::copy(params.data(), params.data() + params.size(), net.parameters().data());
+    params = net.parameters().clone();
+    SoftmaxCrossEntropy ce;
+    Tensor dx(x.shape());
+    net.zero_grad();
+    ce.compute(net.forward(x), labels, &net.output_gradient());
+    net.backward(net.output_gradient(), &dx);
+    grads.push_back(net.gradients().clone());
+    grads.push_back(dx);
+  }
+  for (std::size_t i = 0; i < 2; ++i) {
+    BOOST_TEST(std::memcmp(grads[i].data(), grads[i + 2].data(), static_cast<std::size_t>(grads[i].size()) * 4) == 0);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_relu_first_then_pooling_gives_the_input_gradient) {
+  // The ReLU is the first layer (nothing to fuse into), and the pooling after it applies its
+  // derivative: the input gradient skips the ReLU's buffer.
+  Sequential net(Shape{6, 6, 2});
+  net.add(ReLU()).add(MaxPool2D(2)).add(Flatten()).add(Dense(18, 3));
+  net.initialize(7, Init::Normal);
+  check_network(net, SoftmaxCrossEntropy(), 2, {1e-3, 2e-4, 1e-2, 1e-5}, "ReLU/pool/dense");
+}
+
 BOOST_AUTO_TEST_CASE(zero_grad_overwrites_and_otherwise_backward_adds) {
   Sequential net(Dense(5, 4), Sigmoid(), Dense(4, 3));
   std::mt19937_64 rng(6);
@@ -225,6 +277,32 @@ BOOST_AUTO_TEST_CASE(bit_identical_parameters_at_1_2_and_7_threads) {
                              static_cast<std::size_t>(results[0].size()) * sizeof(float)) == 0,
                  (which == 0 ? "SGD" : "Adam") << ": run " << i << " differs from 1 thread");
     }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cnn_training_is_bit_identical_at_1_2_and_7_threads) {
+  std::mt19937_64 rng(12);
+  const std::int64_t batch = 40;  // several image groups per convolution
+  Tensor x(Shape{batch, 20, 20, 1});
+  fill_uniform(x, rng, 0.0f, 1.0f);
+  const auto labels = random_labels(batch, 10, rng);
+  std::vector<Tensor> results;
+  for (int threads : {1, 2, 7}) {
+    test::run_on_threads(threads, [&] {
+      Sequential net(Shape{20, 20, 1});
+      net.add(Conv2D(1, 8, 5)).add(ReLU()).add(MaxPool2D(2)).add(Conv2D(8, 16, 3, 1, 1)).add(ReLU());
+      net.add(MaxPool2D(2)).add(Flatten()).add(Dropout(0.25f)).add(Dense(256, 10));
+      net.initialize(77, Init::He);
+      Adam opt(net, AdamOptions(1e-3f));
+      SoftmaxCrossEntropy ce;
+      for (int step = 0; step < 5; ++step) train_step(net, opt, ce, x, labels);
+      results.push_back(net.parameters().clone());
+    });
+  }
+  for (std::size_t i = 1; i < results.size(); ++i) {
+    BOOST_TEST(std::memcmp(results[0].data(), results[i].data(),
+                           static_cast<std::size_t>(results[0].size()) * sizeof(float)) == 0,
+               "run " << i << " differs from 1 thread");
   }
 }
 

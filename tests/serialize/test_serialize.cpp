@@ -1,6 +1,6 @@
 // Model files: save → load gives the same architecture, parameters and predictions; a file written by
-// an earlier version still loads; every truncation, flipped byte and bad header is a clear error; a
-// failed save leaves the previous file as it was.
+// an earlier version (format 1, dense; format 2, convolutional) still loads; every truncation, flipped byte and bad
+// header is a clear error; a failed save leaves the previous file as it was.
 #define BOOST_TEST_MODULE serialize
 #include <boost/test/unit_test.hpp>
 
@@ -26,6 +26,16 @@ Sequential small_network() {
   return net;
 }
 
+// Every kind of image layer, a first layer that takes many shapes, and a Dropout probability that
+// must come back exactly.
+Sequential small_cnn() {
+  Sequential net(Shape{7, 6, 2});
+  net.add(Conv2D(2, 3, 3, 1, 1)).add(ReLU()).add(MaxPool2D(2)).add(Conv2D(3, 4, 2, 2, 1)).add(Flatten());
+  net.add(Dropout(0.3f)).add(Dense(16, 3));
+  net.initialize(4, Init::Normal);
+  return net;
+}
+
 bool same_bits(const Tensor& a, const Tensor& b) {
   return a.size() == b.size() &&
          std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(float)) == 0;
@@ -48,6 +58,42 @@ BOOST_AUTO_TEST_CASE(save_then_load_gives_the_same_model) {
   BOOST_TEST(same_bits(loaded.network.forward(x), expected));
 }
 
+BOOST_AUTO_TEST_CASE(a_convolutional_model_keeps_its_input_shape_and_predictions) {
+  TempDir dir;
+  Sequential net = small_cnn();
+  save_model(dir / "cnn.tsr", net);
+  LoadedModel loaded = load_model(dir / "cnn.tsr");
+  BOOST_REQUIRE(loaded.network.fixed_in_shape().has_value());
+  BOOST_TEST((*loaded.network.fixed_in_shape() == Shape{7, 6, 2}));
+  BOOST_REQUIRE(loaded.network.size() == net.size());
+  for (std::size_t i = 0; i < net.size(); ++i) BOOST_TEST(loaded.network.layer(i).name() == net.layer(i).name());
+  BOOST_TEST(dynamic_cast<const Dropout&>(loaded.network.layer(5)).p() == 0.3f);
+  BOOST_TEST(same_bits(loaded.network.parameters(), net.parameters()));
+  net.eval();
+  loaded.network.eval();
+  std::mt19937_64 rng(3);
+  Tensor x(Shape{5, 7, 6, 2});
+  test::fill_uniform(x, rng);
+  const Tensor expected = net.forward(x).clone();
+  BOOST_TEST(same_bits(loaded.network.forward(x), expected));
+}
+
+BOOST_AUTO_TEST_CASE(a_file_from_version_2_still_loads) {
+  // Written by tessera 0.2.0 (format 2): a 6×6×1 input, Conv2D(1, 2, 3), ReLU, MaxPool2D(2), Flatten,
+  // Dropout(0.5), Dense(8, 3), initialised with seed 5.
+  LoadedModel m = load_model(TESSERA_TEST_DATA "/models/v2-cnn.tsr");
+  BOOST_REQUIRE(m.network.size() == 6u);
+  BOOST_TEST(m.network.layer(0).name() == "Conv2D(1, 2, kernel 3, stride 1, padding 0)");
+  BOOST_TEST(m.network.layer(4).name() == "Dropout(0.500000)");
+  BOOST_TEST(m.metadata.at("written_by") == "tessera 0.2.0");
+  m.network.eval();
+  Tensor x(Shape{2, 6, 6, 1});
+  for (int i = 0; i < 72; ++i) x[i] = static_cast<float>((i * 7) % 11) / 10.0f - 0.3f;
+  const Tensor& y = m.network.forward(x);
+  const float expected[6] = {-1.24182105f, 3.53158665f, 4.11505127f, -1.08675027f, 3.55484653f, 4.5745573f};
+  for (int i = 0; i < 6; ++i) BOOST_TEST(y[i] == expected[i], boost::test_tools::tolerance(1e-5f));
+}
+
 BOOST_AUTO_TEST_CASE(a_file_from_version_1_still_loads) {
   // Written by tessera 0.1.0 (format 1): Dense(4, 3), Tanh, Dense(3, 2), initialised with seed 5.
   LoadedModel m = load_model(TESSERA_TEST_DATA "/models/v1-dense-tanh.tsr");
@@ -66,20 +112,22 @@ BOOST_AUTO_TEST_CASE(a_file_from_version_1_still_loads) {
 
 BOOST_AUTO_TEST_CASE(every_truncation_and_flipped_byte_is_a_clear_error) {
   TempDir dir;
-  Sequential net = small_network();
-  save_model(dir / "good.tsr", net, {{"loss", "mse"}});
-  const auto bytes = test::read_bytes(dir / "good.tsr");
-  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
-    test::write_bytes(dir / "cut.tsr",
-                      std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut)));
-    expect_error<ModelFileError>([&] { load_model(dir / "cut.tsr"); }, "cut.tsr: ");
-  }
-  std::mt19937_64 rng(2);
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    auto flipped = bytes;
-    flipped[i] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
-    test::write_bytes(dir / "flipped.tsr", flipped);
-    expect_error<ModelFileError>([&] { load_model(dir / "flipped.tsr"); }, "flipped.tsr: ");
+  for (bool cnn : {false, true}) {
+    Sequential net = cnn ? small_cnn() : small_network();
+    save_model(dir / "good.tsr", net, {{"loss", "mse"}});
+    const auto bytes = test::read_bytes(dir / "good.tsr");
+    for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+      test::write_bytes(dir / "cut.tsr",
+                        std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut)));
+      expect_error<ModelFileError>([&] { load_model(dir / "cut.tsr"); }, "cut.tsr: ");
+    }
+    std::mt19937_64 rng(2);
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      auto flipped = bytes;
+      flipped[i] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+      test::write_bytes(dir / "flipped.tsr", flipped);
+      expect_error<ModelFileError>([&] { load_model(dir / "flipped.tsr"); }, "flipped.tsr: ");
+    }
   }
 }
 
