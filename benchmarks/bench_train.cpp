@@ -16,6 +16,7 @@
 
 #include "../apps/mnist/presets.hpp"
 #include "median.hpp"
+#include "preset_runs.hpp"
 #include "tessera/tessera.hpp"
 
 namespace {
@@ -32,54 +33,25 @@ struct Options {
   bool json = false;
 };
 
-// Examples/s of each of `epochs` epochs of training `preset` at this batch size and thread count.
-std::vector<double> epoch_rates(const tessera::data::Split& data, const mnist_app::Preset& preset, std::int64_t batch,
-                                int epochs) {
-  tessera::Sequential net = mnist_app::build_network(preset, data.train.example_shape(), data.train.classes());
-  net.initialize(1, preset.init);
-  const auto loss = mnist_app::make_loss(preset.loss);
-  const auto optimizer = mnist_app::make_optimizer(preset.optimizer, preset.lr, tessera::LRSchedule::constant(), net);
-  tessera::TrainerOptions options;
-  options.batch_size = batch;
-  options.epochs = epochs;
-  options.progress = tessera::Progress::None;
-  tessera::Trainer trainer(net, *loss, *optimizer, options);
-  std::vector<double> rates;
-  for (int e = 1; e <= epochs; ++e) rates.push_back(trainer.train_epoch(data.train, e).examples_per_second);
-  return rates;
-}
-
 struct InferenceResult {
   double latency_us;       // batch 1, median over the test set
   double batch1000_per_s;  // images per second at batch 1000
 };
 
 InferenceResult inference(const tessera::data::Split& data, const mnist_app::Preset& preset) {
-  tessera::Sequential net = mnist_app::build_network(preset, data.test.example_shape(), data.test.classes());
-  net.initialize(1, preset.init);
-  net.eval();
+  tessera::Sequential net = tessera::bench::inference_network(data.test, preset);
   const auto order = data.test.sequential_order();
-  std::vector<std::int32_t> label(1000);
+  std::int32_t label = 0;
   tessera::Tensor one(net.in_shape().with_batch(1));
   std::vector<double> latencies;
   for (std::int64_t i = 0; i < data.test.size(); ++i) {
-    data.test.gather(order, i, one, std::span<std::int32_t>(label.data(), 1));
+    data.test.gather(order, i, one, std::span<std::int32_t>(&label, 1));
     const auto start = Clock::now();
     net.forward(one);
     latencies.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
   }
-  tessera::Tensor batch(net.in_shape().with_batch(1000));
-  std::vector<double> rates;
-  for (int rep = 0; rep < 3; ++rep) {
-    const auto start = Clock::now();
-    for (std::int64_t first = 0; first + 1000 <= data.test.size(); first += 1000) {
-      data.test.gather(order, first, batch, label);
-      net.forward(batch);
-    }
-    rates.push_back(static_cast<double>(data.test.size() / 1000 * 1000) /
-                    std::chrono::duration<double>(Clock::now() - start).count());
-  }
-  return {tessera::bench::median(latencies), tessera::bench::median(rates)};
+  return {tessera::bench::median(latencies),
+          tessera::bench::median(tessera::bench::inference_rates(data.test, preset, 1000, 3))};
 }
 
 }  // namespace
@@ -110,7 +82,7 @@ int main(int argc, char** argv) {
       for (std::int64_t batch : o.batches) {
         for (int t : o.threads) {
           tessera::ThreadLimit limit(t);
-          const auto rates = epoch_rates(data, preset, batch, o.epochs);
+          const auto rates = tessera::bench::epoch_rates(data.train, preset, batch, o.epochs);
           const double med = tessera::bench::median(rates);
           if (o.json) {
             fmt::print(
