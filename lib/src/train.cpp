@@ -147,6 +147,15 @@ Evaluation Trainer::evaluate(Sequential& net, const Loss& loss, const data::Data
   std::vector<std::int32_t> labels(static_cast<std::size_t>(batch)), predicted(labels.size());
   const std::vector<std::int64_t> order = data.sequential_order();
   net.eval();
+  // A network's profile describes its training steps: evaluation's forwards are left out of it.
+  struct PauseProfiling {
+    Sequential& net;
+    bool was = net.profiling();
+    explicit PauseProfiling(Sequential& n) : net(n) { net.set_profiling(false); }
+    ~PauseProfiling() { net.set_profiling(was); }
+    PauseProfiling(const PauseProfiling&) = delete;
+    PauseProfiling& operator=(const PauseProfiling&) = delete;
+  } pause(net);
   double loss_sum = 0.0;
   std::int64_t correct = 0;
   for (std::int64_t first = 0; first < data.size(); first += batch) {

@@ -15,6 +15,7 @@
 #include "layers/column_sums.hpp"
 #include "layers/im2col.hpp"
 #include "parallel.hpp"
+#include "timing.hpp"
 
 namespace tessera {
 
@@ -24,6 +25,8 @@ struct ConvWorkspace {
   // Grown on first use to the largest group; a thread reuses its own from then on.
   tbb::enumerable_thread_specific<std::vector<float>> col, dcol;
   std::vector<float> partials;  // per group: dW, then db
+  // While profiling, per group: seconds inside gemm and in the whole task.
+  std::vector<double> gemm_seconds, task_seconds;
 };
 
 }  // namespace detail
@@ -70,6 +73,43 @@ const float* patches_of(const detail::ConvGeometry& g, const float* images, std:
   }
   return out;
 }
+
+// Times the groups of one parallel loop while profiling: the gemm calls' share of the tasks' time,
+// applied to the loop's wall time, is what the layer spent in gemm.
+class GroupTimer {
+ public:
+  GroupTimer(detail::ConvWorkspace& ws, std::int64_t groups, bool on) : ws_(ws), on_(on) {
+    if (!on_) return;
+    ws_.gemm_seconds.assign(static_cast<std::size_t>(groups), 0.0);
+    ws_.task_seconds.assign(static_cast<std::size_t>(groups), 0.0);
+    start_ = detail::now_seconds();
+  }
+  // Runs fn as (part of) group g's task; `gemm` when fn is a gemm call.
+  template <class F>
+  void time(std::int64_t g, bool gemm, F&& fn) {
+    if (!on_) {
+      fn();
+      return;
+    }
+    const double t0 = detail::now_seconds();
+    fn();
+    const double t = detail::now_seconds() - t0;
+    ws_.task_seconds[static_cast<std::size_t>(g)] += t;
+    if (gemm) ws_.gemm_seconds[static_cast<std::size_t>(g)] += t;
+  }
+  // The estimate of the loop's seconds in gemm.
+  double gemm_wall_seconds() const {
+    if (!on_) return 0.0;
+    double gemm = 0.0, task = 0.0;
+    for (std::size_t i = 0; i < ws_.task_seconds.size(); ++i) gemm += ws_.gemm_seconds[i], task += ws_.task_seconds[i];
+    return task > 0.0 ? (detail::now_seconds() - start_) * gemm / task : 0.0;
+  }
+
+ private:
+  detail::ConvWorkspace& ws_;
+  bool on_;
+  double start_ = 0.0;
+};
 
 }  // namespace
 
@@ -144,12 +184,18 @@ void Conv2D::forward(const Tensor& x, Tensor& y) {
   const detail::ConvGeometry g = geometry_of(*this);
   const GroupPlan plan = plan_groups(g, batch);
   const Epilogue epilogue{w_ + patch_size() * out_channels_, fused_.value_or(Activation::Identity)};
+  GroupTimer timer(*workspace_, plan.groups, profiling());
   detail::for_each_task(plan.groups, [&](std::int64_t group) {
     const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
-    const float* a = patches_of(g, x.data() + first * g.image_size(), count, workspace_->col.local());
-    gemm(Trans::No, Trans::No, count * g.pixels(), out_channels_, patch_size(), 1.0f, a, patch_size(), w_,
-         out_channels_, 0.0f, y.data() + first * g.output_size(), out_channels_, epilogue);
+    const float* a = nullptr;
+    timer.time(group, false,
+               [&] { a = patches_of(g, x.data() + first * g.image_size(), count, workspace_->col.local()); });
+    timer.time(group, true, [&] {
+      gemm(Trans::No, Trans::No, count * g.pixels(), out_channels_, patch_size(), 1.0f, a, patch_size(), w_,
+           out_channels_, 0.0f, y.data() + first * g.output_size(), out_channels_, epilogue);
+    });
   });
+  add_gemm_seconds(timer.gemm_wall_seconds());
 }
 
 void Conv2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool accumulate) {
@@ -162,28 +208,33 @@ void Conv2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor
   const std::int64_t k = patch_size(), n = out_channels_, params = parameter_count();
   float* partials = grown(ws.partials, plan.groups * params);
 
+  GroupTimer timer(ws, plan.groups, profiling());
   detail::for_each_task(plan.groups, [&](std::int64_t group) {
     const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
     const std::int64_t rows = count * g.pixels();
     const float* d_out = dy.data() + first * g.output_size();
     float* partial = partials + group * params;
-    const float* a = patches_of(g, x.data() + first * g.image_size(), count, ws.col.local());
-    gemm(Trans::Yes, Trans::No, k, n, rows, 1.0f, a, k, d_out, n, 0.0f, partial, n);
-    detail::column_sums(d_out, rows, n, n, partial + k * n, false);
+    const float* a = nullptr;
+    timer.time(group, false, [&] { a = patches_of(g, x.data() + first * g.image_size(), count, ws.col.local()); });
+    timer.time(group, true, [&] { gemm(Trans::Yes, Trans::No, k, n, rows, 1.0f, a, k, d_out, n, 0.0f, partial, n); });
+    timer.time(group, false, [&] { detail::column_sums(d_out, rows, n, n, partial + k * n, false); });
     if (dx == nullptr) return;
     float* d_in = dx->data() + first * g.image_size();
     if (g.pointwise()) {
-      gemm(Trans::No, Trans::Yes, rows, k, n, 1.0f, d_out, n, w_, n, 0.0f, d_in, k);
+      timer.time(group, true, [&] { gemm(Trans::No, Trans::Yes, rows, k, n, 1.0f, d_out, n, w_, n, 0.0f, d_in, k); });
       return;
     }
     // Image by image, so that the patch gradients are still in L2 when col2im adds them up.
     float* dcol = grown(ws.dcol.local(), g.pixels() * k);
     std::fill(d_in, d_in + count * g.image_size(), 0.0f);
     for (std::int64_t i = 0; i < count; ++i) {
-      gemm(Trans::No, Trans::Yes, g.pixels(), k, n, 1.0f, d_out + i * g.output_size(), n, w_, n, 0.0f, dcol, k);
-      detail::col2im_add(g, dcol, d_in + i * g.image_size());
+      timer.time(group, true, [&] {
+        gemm(Trans::No, Trans::Yes, g.pixels(), k, n, 1.0f, d_out + i * g.output_size(), n, w_, n, 0.0f, dcol, k);
+      });
+      timer.time(group, false, [&] { detail::col2im_add(g, dcol, d_in + i * g.image_size()); });
     }
   });
+  add_gemm_seconds(timer.gemm_wall_seconds());
 
   // The groups' partials, summed in group order, whatever thread computed each.
   detail::for_each_chunk(params, detail::kElementwiseChunk, [&](std::int64_t begin, std::int64_t end) {

@@ -87,6 +87,9 @@ class Layer {
   // Runs a gemm call (or a group of them), timing it while profiling is on.
   template <class F>
   void timed_gemm(F&& call);
+  // For layers that call gemm inside their own parallel tasks and measure the share themselves.
+  bool profiling() const noexcept { return profiling_; }
+  void add_gemm_seconds(double seconds) noexcept { gemm_seconds_ += seconds; }
 
  private:
   static double now_seconds() noexcept;
