@@ -11,6 +11,7 @@
 #include "tessera/layers/dropout.hpp"
 #include "tessera/layers/flatten.hpp"
 #include "tessera/layers/layer.hpp"
+#include "tessera/layers/normalize.hpp"
 #include "tessera/layers/pooling.hpp"
 #include "tessera/loss.hpp"
 #include "tessera/network.hpp"

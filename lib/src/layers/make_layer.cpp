@@ -7,6 +7,7 @@
 #include "tessera/layers/dense.hpp"
 #include "tessera/layers/dropout.hpp"
 #include "tessera/layers/flatten.hpp"
+#include "tessera/layers/normalize.hpp"
 #include "tessera/layers/pooling.hpp"
 
 namespace tessera {
@@ -17,6 +18,14 @@ void require_args(const LayerSpec& spec, std::size_t count) {
     throw std::invalid_argument("layer " + spec.kind + " takes " + std::to_string(count) + " arguments, got " +
                                 std::to_string(spec.args.size()));
   }
+}
+// A float recorded by its bits (Dropout's probability, Normalize's constants).
+float float_arg(const LayerSpec& spec, std::size_t i) {
+  if (spec.args[i] < 0 || spec.args[i] > 0xffffffffLL) {
+    throw std::invalid_argument("layer " + spec.kind + ": argument " + std::to_string(spec.args[i]) +
+                                " is not the bits of a float");
+  }
+  return std::bit_cast<float>(static_cast<std::uint32_t>(spec.args[i]));
 }
 }  // namespace
 
@@ -35,11 +44,11 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
   }
   if (spec.kind == "Dropout") {
     require_args(spec, 1);
-    if (spec.args[0] < 0 || spec.args[0] > 0xffffffffLL) {
-      throw std::invalid_argument("layer Dropout: the probability's bits " + std::to_string(spec.args[0]) +
-                                  " are not a float's");
-    }
-    return std::make_unique<Dropout>(std::bit_cast<float>(static_cast<std::uint32_t>(spec.args[0])));
+    return std::make_unique<Dropout>(float_arg(spec, 0));
+  }
+  if (spec.kind == "Normalize") {
+    require_args(spec, 2);
+    return std::make_unique<Normalize>(float_arg(spec, 0), float_arg(spec, 1));
   }
   std::unique_ptr<Layer> layer;
   if (spec.kind == "Softmax") layer = std::make_unique<Softmax>();
