@@ -33,9 +33,11 @@ struct ConvWorkspace {
 
 namespace {
 
-// A group holds at least this many output pixels, so that its products are tall enough for the
-// kernels (an MNIST 8×8 feature map is 64 rows: 8 images make 512) and the partials few ...
-constexpr std::int64_t kGroupRows = 512;
+// A group holds at least this many output pixels, so that each gemm call is tall enough to pay for
+// its fixed costs and the partials are few: four 24×24 maps of a first MNIST convolution (K = 25)
+// per call instead of one took its forward from 7.2 to 4.8 ms and its backward from 6.4 to 4.4 ms
+// at batch 128 on one core ...
+constexpr std::int64_t kGroupRows = 2048;
 // ... but its im2col matrix stays within about two L2 caches.
 constexpr std::int64_t kMaxColBytes = 2 << 20;
 
