@@ -1,0 +1,150 @@
+// Scaling: the thread count is a real parameter. The same training runs give bit-identical parameters
+// and metrics at 1, 2, 3, 4, 8 and 16 threads (more than the cores: oversubscribed), and with N threads
+// allowed, a large product and a training step really run on N threads (and on one with 1 allowed).
+#define BOOST_TEST_MODULE scaling
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <tbb/task_arena.h>
+#include <tbb/task_scheduler_observer.h>
+
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "support/threads.hpp"
+#include "tessera/tessera.hpp"
+
+using namespace tessera;
+
+namespace {
+
+const data::Split& sample() {
+  static const data::Split split = data::load_mnist(TESSERA_TEST_DATA "/mnist-sample");
+  return split;
+}
+
+// The app's mlp and cnn presets, built here (the tests link the library only).
+Sequential mlp() {
+  Sequential net(Dense(784, 512), ReLU(), Dense(512, 256), ReLU(), Dense(256, 10));
+  net.initialize(11, Init::He);
+  return net;
+}
+
+Sequential cnn() {
+  Sequential net(Shape{28, 28, 1});
+  net.add(Conv2D(1, 32, 5)).add(ReLU()).add(MaxPool2D(2)).add(Conv2D(32, 64, 5)).add(ReLU()).add(MaxPool2D(2));
+  net.add(Flatten()).add(Dense(1024, 128)).add(ReLU()).add(Dense(128, 10));
+  net.initialize(12, Init::He);
+  return net;
+}
+
+struct Run {
+  Tensor parameters;
+  std::vector<EpochStats> history;
+};
+
+// Trains `net` with Adam (cosine decay) for `epochs` over the first `examples` training images,
+// evaluating on the test sample after each epoch.
+Run train(Sequential net, std::int64_t examples, std::int64_t epochs, std::int64_t batch) {
+  const data::Dataset train = sample().train.head(examples);
+  SoftmaxCrossEntropy loss;
+  const std::int64_t steps = epochs * ((examples + batch - 1) / batch);
+  Adam optimizer(net, AdamOptions(1e-3f).schedule(LRSchedule::cosine(steps)));
+  TrainerOptions options;
+  options.batch_size = batch;
+  options.epochs = epochs;
+  options.progress = Progress::None;
+  Trainer trainer(net, loss, optimizer, options);
+  Run run;
+  run.history = trainer.fit(train, &sample().test);
+  run.parameters = net.parameters().clone();
+  return run;
+}
+
+void expect_identical(const Run& a, const Run& b, int threads) {
+  BOOST_TEST(std::memcmp(a.parameters.data(), b.parameters.data(),
+                         static_cast<std::size_t>(a.parameters.size()) * sizeof(float)) == 0,
+             threads << " threads: parameters differ from 1 thread's");
+  BOOST_REQUIRE(a.history.size() == b.history.size());
+  for (std::size_t e = 0; e < a.history.size(); ++e) {
+    // Bitwise: the same sums in the same order, whatever the threads.
+    BOOST_TEST(a.history[e].train_loss == b.history[e].train_loss, threads << " threads, epoch " << e + 1);
+    BOOST_TEST(a.history[e].test_loss == b.history[e].test_loss, threads << " threads, epoch " << e + 1);
+    BOOST_TEST(a.history[e].test_accuracy == b.history[e].test_accuracy, threads << " threads, epoch " << e + 1);
+    BOOST_TEST(b.history[e].threads == threads);
+  }
+}
+
+const std::vector<int> kThreadCounts{1, 2, 3, 4, 8, 16};
+
+// The distinct threads that join an arena while it runs `work`, as a task_scheduler_observer sees them.
+template <class F>
+std::size_t threads_used(int threads, F&& work) {
+  ThreadLimit limit(threads);
+  tbb::task_arena arena(threads);
+  arena.initialize();
+  struct Observer : tbb::task_scheduler_observer {
+    explicit Observer(tbb::task_arena& a) : tbb::task_scheduler_observer(a) { observe(true); }
+    ~Observer() override { observe(false); }
+    void on_scheduler_entry(bool /*is_worker*/) override {
+      const std::lock_guard<std::mutex> lock(mutex);
+      ids.insert(std::this_thread::get_id());
+    }
+    std::mutex mutex;
+    std::set<std::thread::id> ids;
+  } observer(arena);
+  arena.execute(work);
+  const std::lock_guard<std::mutex> lock(observer.mutex);
+  return observer.ids.size();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(mlp_training_is_bit_identical_at_every_thread_count) {
+  // 8 epochs of 1,500 images at batch 64: 192 steps, with evaluation after each epoch.
+  std::vector<Run> runs;
+  for (int t : kThreadCounts) {
+    test::run_on_threads(t, [&] { runs.push_back(train(mlp(), 1500, 8, 64)); });
+  }
+  BOOST_TEST(runs.front().history.back().test_accuracy > 0.85);
+  for (std::size_t i = 1; i < runs.size(); ++i) expect_identical(runs.front(), runs[i], kThreadCounts[i]);
+}
+
+BOOST_AUTO_TEST_CASE(cnn_training_is_bit_identical_at_every_thread_count) {
+  // 6 steps of 64 images (and an evaluation on the 500 test images).
+  std::vector<Run> runs;
+  for (int t : kThreadCounts) {
+    test::run_on_threads(t, [&] { runs.push_back(train(cnn(), 384, 1, 64)); });
+  }
+  for (std::size_t i = 1; i < runs.size(); ++i) expect_identical(runs.front(), runs[i], kThreadCounts[i]);
+}
+
+BOOST_AUTO_TEST_CASE(the_allowed_threads_are_the_threads_used) {
+  std::vector<float> a(1024 * 1024, 0.5f), b(a.size(), 0.25f), c(a.size());
+  const auto product = [&] {
+    for (int rep = 0; rep < 4; ++rep) {
+      gemm(Trans::No, Trans::No, 1024, 1024, 1024, 1.0f, a.data(), 1024, b.data(), 1024, 0.0f, c.data(), 1024);
+    }
+  };
+  Tensor x(Shape{256, 784});
+  for (std::int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 13) / 13.0f;
+  const std::vector<std::int32_t> labels(256, 3);
+  const auto steps = [&] {
+    Sequential net = mlp();
+    Adam optimizer(net, AdamOptions(1e-3f));
+    SoftmaxCrossEntropy loss;
+    for (int step = 0; step < 10; ++step) {
+      optimizer.zero_grad();
+      loss.compute(net.forward(x), labels, &net.output_gradient());
+      net.backward(net.output_gradient());
+      optimizer.step();
+    }
+  };
+  for (int t : {1, 2, 3, 4}) {
+    BOOST_TEST(threads_used(t, product) == static_cast<std::size_t>(t), "1024³ products, " << t << " allowed");
+    BOOST_TEST(threads_used(t, steps) == static_cast<std::size_t>(t), "mlp training steps, " << t << " allowed");
+  }
+}
