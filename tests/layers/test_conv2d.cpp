@@ -194,6 +194,7 @@ BOOST_AUTO_TEST_CASE(bad_arguments_and_shapes_throw) {
   expect_invalid([] { Conv2D(1, 1, 3, 0); }, "stride 0");
   expect_invalid([] { Conv2D(1, 1, 3, 1, 3); }, "0 <= padding < kernel");
   expect_invalid([] { Conv2D(1, 1, 3, 1, -1); }, "padding -1");
+  expect_invalid([] { Conv2D(1 << 20, 1 << 20, 4096); }, "the weights at most 2^40");
   expect_invalid(
       [] {
         Conv2D(3, 4, 3).connect(Shape{8, 8, 2});

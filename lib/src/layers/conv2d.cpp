@@ -121,7 +121,10 @@ Conv2D::Conv2D(std::int64_t in_channels, std::int64_t out_channels, std::int64_t
   constexpr std::int64_t kMax = std::int64_t{1} << 20;
   const bool sizes_ok = in_channels >= 1 && out_channels >= 1 && kernel >= 1 && stride >= 1 && in_channels <= kMax &&
                         out_channels <= kMax && kernel <= 4096 && stride <= 4096;
-  if (!sizes_ok || padding < 0 || padding >= kernel || kernel * kernel * in_channels * out_channels > (kMax << 20)) {
+  // The weight count in double: within the bounds above, the integer product could overflow.
+  const double weights = static_cast<double>(kernel) * static_cast<double>(kernel) * static_cast<double>(in_channels) *
+                         static_cast<double>(out_channels);
+  if (!sizes_ok || padding < 0 || padding >= kernel || weights > static_cast<double>(kMax << 20)) {
     throw std::invalid_argument(
         "tessera::Conv2D: channels, kernel and stride must be >= 1 and 0 <= padding < kernel (and the weights at "
         "most 2^40), got " +
