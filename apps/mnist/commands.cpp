@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include <fmt/format.h>
+#include <tbb/task_arena.h>
 
 #include <chrono>
 #include <cmath>
@@ -48,12 +49,21 @@ void require_fits(const tessera::Sequential& net, const tessera::data::Dataset& 
   }
 }
 
-}  // namespace
-
-int run_train(const TrainArgs& args) {
-  const Preset& p = preset(args.model);
-  const int threads = args.threads > 0 ? args.threads : default_threads();
+// Runs fn on exactly `threads` threads: a task arena of that size under a limit of the same, so that
+// --threads 4 on two cores runs four (oversubscribed) as asked, and 1 runs one.
+template <class F>
+int on_threads(int threads, F&& fn) {
   tessera::ThreadLimit limit(threads);
+  tbb::task_arena arena(threads);
+  int status = 0;
+  arena.execute([&] { status = fn(); });
+  return status;
+}
+
+int threads_of(int asked) { return asked > 0 ? asked : default_threads(); }
+
+int train(const TrainArgs& args) {
+  const Preset& p = preset(args.model);
 
   tessera::data::Split data = tessera::data::load_mnist(args.data_dir);
   if (args.limit_train > 0) data.train = data.train.head(args.limit_train);
@@ -126,8 +136,7 @@ int run_train(const TrainArgs& args) {
   return 0;
 }
 
-int run_eval(const EvalArgs& args) {
-  tessera::ThreadLimit limit(args.threads > 0 ? args.threads : default_threads());
+int eval(const EvalArgs& args) {
   tessera::LoadedModel model = tessera::load_model(args.load);
   const tessera::data::Split data = tessera::data::load_mnist(args.data_dir);
   require_fits(model.network, data.test, args.load);
@@ -141,8 +150,7 @@ int run_eval(const EvalArgs& args) {
   return 0;
 }
 
-int run_predict(const PredictArgs& args) {
-  tessera::ThreadLimit limit(args.threads > 0 ? args.threads : default_threads());
+int predict(const PredictArgs& args) {
   tessera::LoadedModel model = tessera::load_model(args.load);
   const tessera::data::Split data = tessera::data::load_mnist(args.data_dir);
   const auto& test = data.test;
@@ -180,6 +188,20 @@ int run_predict(const PredictArgs& args) {
     fmt::print("  {}: {:.3f}", i, cross_entropy ? scores[i] / sum : scores[i]);
   fmt::print("\n");
   return 0;
+}
+
+}  // namespace
+
+int run_train(const TrainArgs& args) {
+  return on_threads(threads_of(args.threads), [&] { return train(args); });
+}
+
+int run_eval(const EvalArgs& args) {
+  return on_threads(threads_of(args.threads), [&] { return eval(args); });
+}
+
+int run_predict(const PredictArgs& args) {
+  return on_threads(threads_of(args.threads), [&] { return predict(args); });
 }
 
 }  // namespace mnist_app

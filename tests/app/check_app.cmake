@@ -68,5 +68,15 @@ set(APP_SAVED "${APP}")
 set(APP "${CMAKE_COMMAND}")
 run(2 "TESSERA_NUM_THREADS must be a whole number" -E env TESSERA_NUM_THREADS=lots "${APP_SAVED}" eval --load "${WORK}/model.tsr"
     --data "${DATA}")
+# The thread count is what was asked: more than the cores (oversubscribed) too, and
+# TESSERA_NUM_THREADS as the default; the output and the metrics file say it.
+run(0 ", 3 threads .*Test accuracy" -E env TESSERA_NUM_THREADS=1 "${APP_SAVED}" train --data "${DATA}" --epochs 1
+    --limit-train 500 --limit-test 100 --threads 3 --metrics "${WORK}/threads3.jsonl")
+file(READ "${WORK}/threads3.jsonl" threads3)
+if(NOT threads3 MATCHES "\"threads\": 3}")
+  message(FATAL_ERROR "metrics of a --threads 3 run do not record 3 threads:\n${threads3}")
+endif()
+run(0 ", 1 thread .*Test accuracy" -E env TESSERA_NUM_THREADS=1 "${APP_SAVED}" train --data "${DATA}" --epochs 1
+    --limit-train 500 --limit-test 100)
 set(APP "${APP_SAVED}")
 message(STATUS "tessera-mnist behaves")
