@@ -1,4 +1,12 @@
 # TESSERA_SANITIZE=ON builds everything (library, tests, apps) with ASan + UBSan; any report aborts.
+if(TESSERA_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "TESSERA_FUZZ needs Clang (libFuzzer): configure with the fuzz preset")
+  endif()
+  # Coverage for the fuzzer everywhere; the targets themselves link -fsanitize=fuzzer (tests/fuzz).
+  add_compile_options(-fsanitize=fuzzer-no-link)
+  set(TESSERA_SANITIZE ON)
+endif()
 if(TESSERA_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=all)

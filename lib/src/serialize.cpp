@@ -220,13 +220,16 @@ LoadedModel load_model(const std::filesystem::path& file) {
              ")");
     }
     std::int64_t e[3] = {1, 1, 1};
+    double elements = 1.0;  // in double: the product of three extents could overflow an integer
     for (std::uint32_t i = 0; i < rank; ++i) {
       const std::uint64_t extent = b.u64("input shape");
       if (extent == 0 || extent > (std::uint64_t{1} << 31)) {
         b.fail("input extent " + std::to_string(extent) + " out of range");
       }
       e[i] = static_cast<std::int64_t>(extent);
+      elements *= static_cast<double>(extent);
     }
+    if (elements > 0x1p32) b.fail("an input of more than 2^32 values per example");
     if (rank == 1) out.network = Sequential(Shape{e[0]});
     if (rank == 2) out.network = Sequential(Shape{e[0], e[1]});
     if (rank == 3) out.network = Sequential(Shape{e[0], e[1], e[2]});

@@ -4,6 +4,8 @@
 #define BOOST_TEST_MODULE serialize
 #include <boost/test/unit_test.hpp>
 
+#include <zlib.h>
+
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -142,6 +144,25 @@ BOOST_AUTO_TEST_CASE(bad_headers_name_the_problem) {
   test::write_bytes(dir / "future.tsr", bytes);
   expect_error<ModelFileError>([&] { load_model(dir / "future.tsr"); }, "format version 9 is not one this build reads");
   expect_error<ModelFileError>([&] { load_model(dir / "absent.tsr"); }, "absent.tsr: no such file");
+}
+
+BOOST_AUTO_TEST_CASE(an_absurd_input_shape_is_refused_before_anything_is_built) {
+  // A valid file (checksum and all) whose input shape claims 2^31 × 2^31 × 1 values per example.
+  TempDir dir;
+  Sequential net(Shape{4, 4, 1});
+  net.add(Conv2D(1, 1, 1));
+  save_model(dir / "m.tsr", net);
+  auto bytes = test::read_bytes(dir / "m.tsr");
+  // magic (8), version (4), no metadata (4), rank (4), then the extents as u64.
+  for (std::size_t axis = 0; axis < 2; ++axis) {
+    const std::uint64_t extent = std::uint64_t{1} << 31;
+    std::memcpy(bytes.data() + 20 + 8 * axis, &extent, sizeof extent);  // little-endian, as the file
+  }
+  const uLong crc = crc32(crc32(0L, Z_NULL, 0), bytes.data(), static_cast<uInt>(bytes.size() - 4));
+  for (int i = 0; i < 4; ++i) bytes[bytes.size() - 4 + i] = static_cast<std::uint8_t>(crc >> (8 * i));
+  test::write_bytes(dir / "huge.tsr", bytes);
+  expect_error<ModelFileError>([&] { load_model(dir / "huge.tsr"); }, "huge.tsr: ");
+  expect_error<ModelFileError>([&] { load_model(dir / "huge.tsr"); }, "more than 2^32 values per example");
 }
 
 BOOST_AUTO_TEST_CASE(a_failed_save_leaves_the_previous_file_intact) {

@@ -8,6 +8,7 @@
 #include <tbb/enumerable_thread_specific.h>
 
 #include <algorithm>
+#include <bit>
 #include <stdexcept>
 #include <vector>
 
@@ -38,7 +39,9 @@ namespace {
 // per call instead of one took its forward from 7.2 to 4.8 ms and its backward from 6.4 to 4.4 ms
 // at batch 128 on one core ...
 constexpr std::int64_t kGroupRows = 2048;
-// ... but its im2col matrix stays within about two L2 caches.
+// ... but its im2col matrix stays within about two L2 caches. The image count is then rounded down to
+// a power of two, which divides the usual batch sizes, so that threads get equal shares (groups of 10
+// made 13 groups at batch 128: 7 and 6 on two threads).
 constexpr std::int64_t kMaxColBytes = 2 << 20;
 
 struct GroupPlan {
@@ -49,8 +52,9 @@ struct GroupPlan {
 GroupPlan plan_groups(const detail::ConvGeometry& g, std::int64_t batch) {
   const std::int64_t by_rows = (kGroupRows + g.pixels() - 1) / g.pixels();
   const std::int64_t by_bytes = kMaxColBytes / std::max<std::int64_t>(1, g.pixels() * g.patch() * 4);
-  const std::int64_t images =
-      std::clamp<std::int64_t>(std::min(by_rows, by_bytes), 1, std::max<std::int64_t>(1, batch));
+  const std::int64_t images = std::clamp<std::int64_t>(
+      std::bit_floor(static_cast<std::uint64_t>(std::max<std::int64_t>(1, std::min(by_rows, by_bytes)))), 1,
+      std::max<std::int64_t>(1, batch));
   return {images, (batch + images - 1) / images};
 }
 
