@@ -97,10 +97,6 @@ std::size_t threads_used(int threads, F&& work) {
     std::set<std::thread::id> ids;
   } observer(arena);
   arena.execute(work);
-  // Stop observing and release the arena now, while the observer lives: oneTBB frees the observer's
-  // bookkeeping with the arena (LeakSanitizer reported it when the arena outlived the test).
-  observer.observe(false);
-  arena.terminate();
   const std::lock_guard<std::mutex> lock(observer.mutex);
   return observer.ids.size();
 }
@@ -133,9 +129,10 @@ BOOST_AUTO_TEST_CASE(the_allowed_threads_are_the_threads_used) {
       gemm(Trans::No, Trans::No, 1024, 1024, 1024, 1.0f, a.data(), 1024, b.data(), 1024, 0.0f, c.data(), 1024);
     }
   };
-  Tensor x(Shape{256, 784});
+  // Steps long enough (batch 1024) for every worker to be woken and join within the first ones.
+  Tensor x(Shape{1024, 784});
   for (std::int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 13) / 13.0f;
-  const std::vector<std::int32_t> labels(256, 3);
+  const std::vector<std::int32_t> labels(1024, 3);
   const auto steps = [&] {
     Sequential net = mlp();
     Adam optimizer(net, AdamOptions(1e-3f));
