@@ -21,8 +21,9 @@ int main(int argc, char** argv) {
   train.data_dir = default_data_dir();
   auto* t = app.add_subcommand("train", "train a model and evaluate it on the test set after each epoch");
   t->add_option("--data", train.data_dir, data_help);
-  t->add_option("--model", train.model, "preset: seed (the original 784-100-50-10 sigmoid/MSE network), mlp (784-512-256-10 ReLU) or cnn (two "
-                 "convolutions and pooling, then 1024-128-10)")
+  t->add_option("--model", train.model,
+                "preset: seed (the original 784-100-50-10 sigmoid/MSE network), mlp (784-512-256-10 ReLU) or cnn (two "
+                "convolutions and pooling, then 1024-128-10)")
       ->check(CLI::IsMember(preset_names()))
       ->capture_default_str();
   t->add_option("--epochs", train.epochs, "epochs (default: the preset's)")->check(CLI::Range(1, 100000));

@@ -101,7 +101,6 @@ tessera::Sequential build_network(const Preset& p, const tessera::Shape& example
   return dense_network(p, std::move(net), features, classes);
 }
 
-
 std::unique_ptr<tessera::Loss> make_loss(LossKind kind) {
   if (kind == LossKind::MSE) return std::make_unique<tessera::MSE>();
   return std::make_unique<tessera::SoftmaxCrossEntropy>();

@@ -15,7 +15,8 @@ namespace tessera::fuzz {
 
 inline const std::filesystem::path& write_input(const std::uint8_t* data, std::size_t size, const char* suffix) {
   static const std::filesystem::path file = [suffix] {
-    const std::filesystem::path dir = std::filesystem::exists("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
+    const std::filesystem::path dir =
+        std::filesystem::exists("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
     return dir / ("tessera-fuzz-" + std::to_string(::getpid()) + "." + suffix);
   }();
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
