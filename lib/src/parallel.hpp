@@ -38,6 +38,12 @@ void for_each_chunk(std::int64_t n, std::int64_t chunk, const F& fn) {
       tbb::simple_partitioner());
 }
 
+// to[0..n) = from[0..n), split in the same chunks as the elementwise loops.
+inline void parallel_copy(const float* from, std::int64_t n, float* to) {
+  for_each_chunk(n, kElementwiseChunk,
+                 [&](std::int64_t begin, std::int64_t end) { std::copy(from + begin, from + end, to + begin); });
+}
+
 // Calls fn(i) for i in [0, count): one task each, in parallel when there are several and more than one
 // thread. Work inside a task (a gemm, say) runs on that task's thread: the split is already here, and
 // nesting would add task overhead for nothing. A lone task keeps the caller's threads for its inside.

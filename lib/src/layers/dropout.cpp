@@ -32,9 +32,7 @@ void Dropout::forward(const Tensor& x, Tensor& y) {
   masked_ = training_ && p_ > 0.0f;
   const std::int64_t n = x.size();
   if (!masked_) {
-    detail::for_each_chunk(n, detail::kElementwiseChunk, [&](std::int64_t begin, std::int64_t end) {
-      std::copy(x.data() + begin, x.data() + end, y.data() + begin);
-    });
+    detail::parallel_copy(x.data(), n, y.data());
     return;
   }
   if (static_cast<std::int64_t>(mask_.size()) < n) mask_.resize(static_cast<std::size_t>(n));
@@ -56,10 +54,12 @@ void Dropout::forward(const Tensor& x, Tensor& y) {
 void Dropout::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool /*accumulate*/) {
   detail::check_backward(*this, x, y, dy, dx);
   if (dx == nullptr) return;
+  if (!masked_) {
+    detail::parallel_copy(dy.data(), dy.size(), dx->data());
+    return;
+  }
   detail::for_each_chunk(dy.size(), detail::kElementwiseChunk, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) {
-      dx->data()[i] = masked_ ? dy.data()[i] * mask_[static_cast<std::size_t>(i)] : dy.data()[i];
-    }
+    for (std::int64_t i = begin; i < end; ++i) dx->data()[i] = dy.data()[i] * mask_[static_cast<std::size_t>(i)];
   });
 }
 
