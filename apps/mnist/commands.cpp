@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <stdexcept>
 
 #include "presets.hpp"
@@ -62,33 +64,139 @@ int on_threads(int threads, F&& fn) {
 
 int threads_of(int asked) { return asked > 0 ? asked : default_threads(); }
 
-int train(const TrainArgs& args) {
+// What fixes a run: a resumed run must have the same, so checkpoints record them.
+struct RunSettings {
+  std::string model;
+  std::int64_t epochs = 0, batch_size = 0;
+  float lr = 0.0f;
+  std::string optimizer;
+  std::uint64_t seed = 0;
+  std::int64_t limit_train = 0;  // 0: all
+  std::int64_t checkpoint_every = 0;
+};
+
+RunSettings settings_of(const TrainArgs& args) {
   const Preset& p = preset(args.model);
+  return RunSettings{p.name,
+                     args.epochs.value_or(p.epochs),
+                     args.batch_size.value_or(p.batch_size),
+                     args.lr.value_or(p.lr),
+                     args.optimizer.value_or(p.optimizer),
+                     args.seed,
+                     args.limit_train,
+                     args.checkpoint_every.value_or(0)};
+}
+
+tessera::ModelMetadata checkpoint_metadata(const RunSettings& s) {
+  // fmt writes the shortest text that reads back as the same float.
+  return {{"app", "tessera-mnist"},
+          {"preset", s.model},
+          {"epochs", std::to_string(s.epochs)},
+          {"batch_size", std::to_string(s.batch_size)},
+          {"lr", fmt::format("{}", s.lr)},
+          {"optimizer", s.optimizer},
+          {"seed", std::to_string(s.seed)},
+          {"limit_train", std::to_string(s.limit_train)},
+          {"checkpoint_every", std::to_string(s.checkpoint_every)}};
+}
+
+RunSettings settings_of(const tessera::Checkpoint& c, const std::string& file) {
+  const auto get = [&](const std::string& key) -> const std::string& {
+    const auto it = c.metadata.find(key);
+    if (it == c.metadata.end()) {
+      throw std::invalid_argument(file + ": not a checkpoint of tessera-mnist train (it does not record '" + key +
+                                  "')");
+    }
+    return it->second;
+  };
+  const auto number = [&](const std::string& key) -> std::int64_t {
+    const std::string& text = get(key);
+    std::size_t used = 0;
+    std::int64_t v = -1;
+    try {
+      v = std::stoll(text, &used);
+    } catch (const std::exception&) {
+    }
+    if (used != text.size() || v < 0) throw std::invalid_argument(file + ": a bad " + key + " '" + text + "'");
+    return v;
+  };
+  RunSettings s;
+  s.model = get("preset");
+  preset(s.model);  // known
+  s.epochs = number("epochs");
+  s.batch_size = number("batch_size");
+  std::size_t used = 0;
+  try {
+    s.lr = std::stof(get("lr"), &used);
+  } catch (const std::exception&) {
+  }
+  if (used != get("lr").size() || !(s.lr > 0.0f)) throw std::invalid_argument(file + ": a bad lr '" + get("lr") + "'");
+  s.optimizer = get("optimizer");
+  s.seed = static_cast<std::uint64_t>(number("seed"));
+  s.limit_train = number("limit_train");
+  s.checkpoint_every = number("checkpoint_every");
+  return s;
+}
+
+// Opens the metrics file: new, or, resuming at `first_epoch`, keeping the lines of the epochs before
+// it (a run killed after writing an epoch's line but before its checkpoint repeats that epoch).
+std::ofstream open_metrics(const std::string& file, bool resuming, std::int64_t first_epoch) {
+  std::string kept;
+  if (resuming) {
+    std::ifstream old(file);
+    for (std::string line; std::getline(old, line);) {
+      long long epoch = 0;
+      if (std::sscanf(line.c_str(), "{\"epoch\": %lld", &epoch) == 1 && epoch < first_epoch) kept += line + "\n";
+    }
+  }
+  std::ofstream out(file, std::ios::out | std::ios::trunc);
+  if (!out) throw std::runtime_error(file + ": cannot write the metrics file");
+  out << kept << std::flush;
+  return out;
+}
+
+int train(const TrainArgs& args) {
+  std::optional<tessera::Checkpoint> resumed;
+  if (!args.resume.empty()) {
+    if (!args.run_settings_given.empty()) {
+      std::string given;
+      for (const auto& name : args.run_settings_given) given += (given.empty() ? "" : ", ") + name;
+      throw std::invalid_argument("--resume continues the checkpoint's run with its own settings: drop " + given);
+    }
+    resumed = tessera::load_checkpoint(args.resume);
+  }
+  RunSettings run = resumed ? settings_of(*resumed, args.resume) : settings_of(args);
+  if (args.checkpoint_every) run.checkpoint_every = *args.checkpoint_every;
+  const std::string checkpoint = !args.checkpoint.empty() ? args.checkpoint : args.resume;
+  if (run.checkpoint_every > 0 && checkpoint.empty()) {
+    throw std::invalid_argument("--checkpoint-every needs --checkpoint FILE");
+  }
+  const Preset& p = preset(run.model);
 
   tessera::data::Split data = tessera::data::load_mnist(args.data_dir);
-  if (args.limit_train > 0) data.train = data.train.head(args.limit_train);
+  if (run.limit_train > 0) data.train = data.train.head(run.limit_train);
   if (args.limit_test > 0) data.test = data.test.head(args.limit_test);
 
   tessera::TrainerOptions options;
-  options.epochs = args.epochs.value_or(p.epochs);
-  options.batch_size = args.batch_size.value_or(p.batch_size);
-  options.seed = args.seed;
-  const float lr = args.lr.value_or(p.lr);
-  const std::string optimizer_name = args.optimizer.value_or(p.optimizer);
+  options.epochs = run.epochs;
+  options.batch_size = run.batch_size;
+  options.seed = run.seed;
+  options.checkpoint = checkpoint;
+  options.checkpoint_every = run.checkpoint_every;
+  options.checkpoint_metadata = checkpoint_metadata(run);
 
   tessera::Sequential net = build_network(p, data.train.example_shape(), data.train.classes());
-  net.initialize(args.seed, p.init);
+  net.initialize(run.seed, p.init);
   const auto loss = make_loss(p.loss);
   const std::int64_t steps_per_epoch = (data.train.size() + options.batch_size - 1) / options.batch_size;
   const tessera::LRSchedule schedule =
       p.cosine ? tessera::LRSchedule::cosine(std::max<std::int64_t>(1, options.epochs * steps_per_epoch))
                : tessera::LRSchedule::constant();
-  const auto optimizer = make_optimizer(optimizer_name, lr, schedule, net);
+  const auto optimizer = make_optimizer(run.optimizer, run.lr, schedule, net);
 
   std::ofstream metrics;
   if (!args.metrics.empty()) {
-    metrics.open(args.metrics, std::ios::out | std::ios::trunc);
-    if (!metrics) throw std::runtime_error(args.metrics + ": cannot write the metrics file");
+    metrics = open_metrics(args.metrics, resumed.has_value(), resumed ? resumed->progress.epoch : 1);
   }
   options.on_epoch = [&](const tessera::EpochStats& s) {
     if (metrics.is_open()) {
@@ -101,13 +209,36 @@ int train(const TrainArgs& args) {
   fmt::print("Data {}: {} training and {} test images of {}, {} classes\n", args.data_dir, data.train.size(),
              data.test.size(), data.train.example_shape().to_string(), data.train.classes());
   fmt::print("Training {} epochs, batch {}, {}, loss {}, seed {}, {} thread{} (isa {})\n", options.epochs,
-             options.batch_size, optimizer->name(), loss->name(), args.seed, tessera::max_threads(),
+             options.batch_size, optimizer->name(), loss->name(), run.seed, tessera::max_threads(),
              tessera::max_threads() == 1 ? "" : "s", tessera::to_string(tessera::gemm_isa()));
-  std::fflush(stdout);
+  if (!checkpoint.empty()) {
+    fmt::print("Checkpoints to {} after each epoch{}\n", checkpoint,
+               run.checkpoint_every > 0 ? fmt::format(" and every {} steps", run.checkpoint_every) : "");
+  }
 
   if (args.profile) net.set_profiling(true);
   tessera::Trainer trainer(net, *loss, *optimizer, options);
-  const auto history = trainer.fit(data.train, &data.test);
+  if (resumed) {
+    trainer.resume(*resumed);
+    const tessera::TrainingProgress& at = trainer.progress();
+    if (at.epoch > at.epochs) {
+      fmt::print("Resuming from {}: its run of {} epochs is complete\n", args.resume, at.epochs);
+    } else {
+      fmt::print("Resuming from {}: epoch {}, after step {} of {}\n", args.resume, at.epoch, at.step, steps_per_epoch);
+    }
+    resumed.reset();  // its copy of the network is no longer needed
+  }
+  std::fflush(stdout);
+  auto history = trainer.fit(data.train, &data.test);
+  if (history.empty()) {
+    // Resumed after the last epoch: its evaluation again (deterministic) stands for the run's.
+    tessera::EpochStats s;
+    s.epoch = run.epochs;
+    const tessera::Evaluation e = tessera::Trainer::evaluate(net, *loss, data.test);
+    s.test_loss = e.loss;
+    s.test_accuracy = e.accuracy;
+    history.push_back(s);
+  }
 
   double seconds = 0.0;
   std::int64_t examples = 0;
@@ -124,7 +255,7 @@ int train(const TrainArgs& args) {
     tessera::save_model(args.save, net,
                         {{"preset", p.name},
                          {"loss", to_string(p.loss)},
-                         {"seed", std::to_string(args.seed)},
+                         {"seed", std::to_string(run.seed)},
                          {"epochs", std::to_string(last.epoch)},
                          {"test_accuracy", std::to_string(last.test_accuracy)}});
     fmt::print("Saved the model to {}\n", args.save);

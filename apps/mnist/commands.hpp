@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mnist_app {
 
@@ -18,6 +19,11 @@ struct TrainArgs {
   std::string save, metrics;
   std::int64_t limit_train = 0, limit_test = 0;  // 0: all
   bool profile = false;
+  std::string checkpoint, resume;
+  std::optional<std::int64_t> checkpoint_every;
+  // The options given that fix the run (--model, --epochs, ...): with --resume they come from the
+  // checkpoint, and giving one is an error.
+  std::vector<std::string> run_settings_given;
 };
 
 struct EvalArgs {

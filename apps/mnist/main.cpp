@@ -39,6 +39,13 @@ int main(int argc, char** argv) {
   t->add_option("--limit-train", train.limit_train, "train on the first N images only")->check(CLI::PositiveNumber);
   t->add_option("--limit-test", train.limit_test, "test on the first N images only")->check(CLI::PositiveNumber);
   t->add_flag("--profile", train.profile, "print where the time of a step goes, layer by layer");
+  t->add_option("--checkpoint", train.checkpoint,
+                "write a checkpoint (model, optimizer state, position) to this file after each epoch, atomically");
+  t->add_option("--checkpoint-every", train.checkpoint_every, "also every N steps (needs --checkpoint)")
+      ->check(CLI::PositiveNumber);
+  t->add_option("--resume", train.resume,
+                "continue the run a checkpoint file was written by, with its settings; it goes on checkpointing "
+                "to that file unless --checkpoint says otherwise");
 
   EvalArgs eval;
   eval.data_dir = default_data_dir();
@@ -62,6 +69,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     fmt::print(stderr, "tessera-mnist: error: {} (see --help)\n", error.what());
     return 2;
+  }
+  for (const char* name : {"--model", "--epochs", "--batch-size", "--lr", "--optimizer", "--seed", "--limit-train"}) {
+    if (t->get_option(name)->count() > 0) train.run_settings_given.emplace_back(name);
   }
   try {
     if (t->parsed()) return run_train(train);

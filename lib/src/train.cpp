@@ -50,6 +50,13 @@ Trainer::Trainer(Sequential& net, const Loss& loss, Optimizer& optimizer, Traine
     throw std::invalid_argument("Trainer: batch sizes must be >= 1, got " + std::to_string(options_.batch_size) +
                                 " and " + std::to_string(options_.eval_batch_size));
   }
+  if (options_.checkpoint_every < 0 || (options_.checkpoint_every > 0 && options_.checkpoint.empty())) {
+    throw std::invalid_argument("Trainer: checkpoint_every must be >= 0, and > 0 only with a checkpoint file; got " +
+                                std::to_string(options_.checkpoint_every));
+  }
+  progress_.seed = options_.seed;
+  progress_.batch_size = options_.batch_size;
+  progress_.epochs = options_.epochs;
   if (options_.out == nullptr) options_.out = &std::cout;
   if (options_.progress == Progress::Auto) {
     options_.progress = options_.out == &std::cout && ::isatty(STDOUT_FILENO) ? Progress::Bar : Progress::Lines;
@@ -62,14 +69,26 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) 
   std::vector<std::int32_t> labels(static_cast<std::size_t>(batch)), predicted(labels.size());
   const std::vector<std::int64_t> order = train.shuffled_order(options_.seed, epoch);
   const std::int64_t steps = (train.size() + batch - 1) / batch;
+  TrainingProgress& at = progress_;
+  if (at.epoch == epoch && at.step > 0) {
+    if (at.examples_per_epoch != train.size()) {
+      throw std::invalid_argument("the checkpoint was taken over " + std::to_string(at.examples_per_epoch) +
+                                  " training examples, but this data has " + std::to_string(train.size()));
+    }
+  } else {
+    at.epoch = epoch;
+    at.step = 0;
+    at.loss_sum = at.seconds = 0.0;
+    at.correct = at.examples = 0;
+  }
+  at.examples_per_epoch = train.size();
   std::optional<detail::ProgressBar> bar;
   if (options_.progress == Progress::Bar) bar.emplace(*options_.out, epoch, options_.epochs, steps);
 
   net_.train();
-  double loss_sum = 0.0;
-  std::int64_t correct = 0, done = 0;
-  const double start = detail::now_seconds();
-  for (std::int64_t step = 0; step < steps; ++step) {
+  const double start = detail::now_seconds(), seconds_before = at.seconds;
+  double saving = 0.0;  // checkpoint writes, left out of the epoch's time
+  for (std::int64_t step = at.step; step < steps; ++step) {
     const std::int64_t first = step * batch;
     const std::int64_t n = std::min(batch, train.size() - first);
     // The epoch's last batch may be smaller: views of the same buffers.
@@ -86,20 +105,29 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) 
                              std::to_string(step + 1) + " of " + std::to_string(steps) + ": the loss is " +
                              (std::isnan(loss) ? "NaN" : "infinite") + "; try a smaller learning rate");
     }
-    correct += count_correct(y, lb, std::span<std::int32_t>(predicted.data(), lb.size()));
+    at.correct += count_correct(y, lb, std::span<std::int32_t>(predicted.data(), lb.size()));
     net_.backward(net_.output_gradient());
     optimizer_.step();
-    loss_sum += static_cast<double>(loss) * static_cast<double>(n);
-    done += n;
-    if (bar) bar->update(step + 1, loss_sum / static_cast<double>(done), done);
+    at.loss_sum += static_cast<double>(loss) * static_cast<double>(n);
+    at.examples += n;
+    at.step = step + 1;
+    if (options_.checkpoint_every > 0 && ((epoch - 1) * steps + at.step) % options_.checkpoint_every == 0) {
+      const double before = detail::now_seconds();
+      at.seconds = seconds_before + (before - start - saving);
+      save_checkpoint(options_.checkpoint);
+      saving += detail::now_seconds() - before;
+    }
+    if (bar) bar->update(at.step, at.loss_sum / static_cast<double>(at.examples), at.examples);
   }
+  at.seconds = seconds_before + (detail::now_seconds() - start - saving);
   EpochStats stats;
   stats.epoch = epoch;
-  stats.examples = done;
-  stats.seconds = detail::now_seconds() - start;
-  stats.train_loss = done > 0 ? loss_sum / static_cast<double>(done) : 0.0;
-  stats.train_accuracy = done > 0 ? static_cast<double>(correct) / static_cast<double>(done) : 0.0;
-  stats.examples_per_second = stats.seconds > 0.0 ? static_cast<double>(done) / stats.seconds : 0.0;
+  stats.examples = at.examples;
+  stats.seconds = at.seconds;
+  const auto done = static_cast<double>(at.examples);
+  stats.train_loss = at.examples > 0 ? at.loss_sum / done : 0.0;
+  stats.train_accuracy = at.examples > 0 ? static_cast<double>(at.correct) / done : 0.0;
+  stats.examples_per_second = stats.seconds > 0.0 ? done / stats.seconds : 0.0;
   stats.threads = max_threads();
   if (bar) bar->clear();
   return stats;
@@ -107,7 +135,9 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) 
 
 std::vector<EpochStats> Trainer::fit(const data::Dataset& train, const data::Dataset* test) {
   std::vector<EpochStats> history;
-  for (std::int64_t epoch = 1; epoch <= options_.epochs; ++epoch) {
+  const std::int64_t first = resumed_ ? progress_.epoch : 1;
+  resumed_ = false;
+  for (std::int64_t epoch = first; epoch <= options_.epochs; ++epoch) {
     EpochStats stats = train_epoch(train, epoch);
     if (test != nullptr && test->size() > 0) {
       const Evaluation e = evaluate(net_, loss_, *test, options_.eval_batch_size);
@@ -131,8 +161,49 @@ std::vector<EpochStats> Trainer::fit(const data::Dataset& train, const data::Dat
     }
     if (options_.on_epoch) options_.on_epoch(stats);
     history.push_back(stats);
+    // The next epoch, not started: a run resumed from here begins with it.
+    progress_.epoch = epoch + 1;
+    progress_.step = 0;
+    progress_.loss_sum = progress_.seconds = 0.0;
+    progress_.correct = progress_.examples = 0;
+    if (!options_.checkpoint.empty()) save_checkpoint(options_.checkpoint);
   }
   return history;
+}
+
+void Trainer::save_checkpoint(const std::filesystem::path& file) {
+  tessera::save_checkpoint(file, net_, optimizer_, progress_, options_.checkpoint_metadata);
+}
+
+void Trainer::resume(const Checkpoint& checkpoint) {
+  const TrainingProgress& p = checkpoint.progress;
+  const auto differs = [](const std::string& what, const auto& theirs, const auto& ours) {
+    throw std::invalid_argument("the checkpoint was taken with " + what + " " + theirs + ", this trainer has " + ours);
+  };
+  if (p.seed != options_.seed) differs("seed", std::to_string(p.seed), std::to_string(options_.seed));
+  if (p.batch_size != options_.batch_size) {
+    differs("batch size", std::to_string(p.batch_size), std::to_string(options_.batch_size));
+  }
+  if (p.epochs != options_.epochs) differs("epochs", std::to_string(p.epochs), std::to_string(options_.epochs));
+  if (checkpoint.optimizer != optimizer_.name()) differs("the optimizer", checkpoint.optimizer, optimizer_.name());
+  const Sequential& theirs = checkpoint.network;
+  bool same = theirs.size() == net_.size() && theirs.parameter_count() == net_.parameter_count();
+  for (std::size_t i = 0; same && i < net_.size(); ++i) same = theirs.layer(i).spec() == net_.layer(i).spec();
+  if (!same) {
+    const auto describe = [](const Sequential& net) {
+      std::string s;
+      for (std::size_t i = 0; i < net.size(); ++i) s += (i ? ", " : "") + net.layer(i).name();
+      return s;
+    };
+    differs("the network", describe(theirs), describe(net_));
+  }
+  // Everything is checked: now change the network and the optimizer.
+  optimizer_.load_state(checkpoint.optimizer_state);
+  // parameters() is not const only because it builds a network on first use; a loaded one is built.
+  net_.parameters().copy_from(const_cast<Sequential&>(theirs).parameters());
+  for (std::size_t i = 0; i < net_.size(); ++i) net_.layer(i).set_random_state(theirs.layer(i).random_state());
+  progress_ = p;
+  resumed_ = true;
 }
 
 Evaluation Trainer::evaluate(Sequential& net, const Loss& loss, const data::Dataset& data, std::int64_t batch_size) {

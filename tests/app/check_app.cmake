@@ -64,6 +64,15 @@ run(2 "takes 4 inputs and scores 2 classes, but the data has 784 pixels" eval --
 run(2 "takes images of 6×6 pixels, but the data's are 28×28" eval --load "${MODEL_V2}" --data "${DATA}")
 run(2 "--index 500 is outside the test set" predict --load "${WORK}/model.tsr" --index 500 --data "${DATA}")
 run(2 "cannot save: the folder" train --data "${DATA}" --epochs 1 --limit-train 200 --save "${WORK}/none/m.tsr")
+run(2 "--checkpoint-every needs --checkpoint FILE" train --data "${DATA}" --epochs 1 --checkpoint-every 5)
+run(2 "cannot save: the folder" train --data "${DATA}" --epochs 1 --limit-train 200 --checkpoint "${WORK}/none/c.tck")
+run(2 "model.tsr: not a Tessera checkpoint" train --data "${DATA}" --resume "${WORK}/model.tsr")
+run(0 "Checkpoints to .*c.tck after each epoch and every 3 steps" train --data "${DATA}" --epochs 1 --limit-train 200
+    --limit-test 50 --batch-size 50 --checkpoint "${WORK}/c.tck" --checkpoint-every 3)
+run(2 "--resume continues the checkpoint's run with its own settings: drop --epochs, --lr" train --data "${DATA}"
+    --resume "${WORK}/c.tck" --epochs 2 --lr 0.1)
+run(0 "Resuming from .*c.tck: its run of 1 epochs is complete.*Test accuracy" train --data "${DATA}" --limit-test 50
+    --resume "${WORK}/c.tck")
 set(APP_SAVED "${APP}")
 set(APP "${CMAKE_COMMAND}")
 run(2 "TESSERA_NUM_THREADS must be a whole number" -E env TESSERA_NUM_THREADS=lots "${APP_SAVED}" eval --load "${WORK}/model.tsr"

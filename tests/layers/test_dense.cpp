@@ -183,3 +183,10 @@ BOOST_AUTO_TEST_CASE(bad_sizes_and_shapes_throw_clear_errors) {
   Tensor a(Shape{1, 2}), b(Shape{1, 2});
   BOOST_CHECK_THROW(unbound.forward(a, b), std::logic_error);
 }
+
+BOOST_AUTO_TEST_CASE(has_no_random_state) {
+  Dense d(2, 3);
+  BOOST_TEST(d.random_state().empty());
+  d.set_random_state({});
+  test::expect_invalid([&] { d.set_random_state({1}); }, "Dense(2, 3) has no random state, but was given 1 values");
+}

@@ -90,3 +90,20 @@ BOOST_AUTO_TEST_CASE(bad_probabilities_throw) {
   test::expect_invalid([] { Dropout(-0.1f); }, "p must be in [0, 1)");
   test::expect_invalid([] { Dropout(std::nanf("")); }, "p must be in [0, 1)");
 }
+
+BOOST_AUTO_TEST_CASE(the_random_state_resumes_the_mask_sequence) {
+  Tensor x(Shape{8, 500});
+  x.fill(1.0f);
+  Dropout d = seeded(0.4f, 500, 9);
+  Tensor y(x.shape()), z(x.shape());
+  d.forward(x, y);
+  const std::vector<std::uint64_t> state = d.random_state();
+  BOOST_TEST(state.size() == 2u);
+  BOOST_TEST(state[1] == 1u);  // one mask drawn
+  d.forward(x, y);             // the second mask
+  Dropout resumed = seeded(0.4f, 500, 1234);
+  resumed.set_random_state(state);
+  resumed.forward(x, z);
+  BOOST_TEST(std::memcmp(y.data(), z.data(), static_cast<std::size_t>(y.size()) * sizeof(float)) == 0);
+  test::expect_invalid([&] { resumed.set_random_state({1, 2, 3}); }, "a random state is {seed, draws}, got 3 values");
+}

@@ -7,6 +7,8 @@
 #include <xmmintrin.h>
 
 #include <cmath>
+#include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -147,4 +149,49 @@ BOOST_AUTO_TEST_CASE(invalid_options_throw_clear_errors) {
   expect_invalid([] { LRSchedule::cosine(10, 2.0f); }, "min_factor");
   SGD opt(p, g, SGDOptions(0.1f));
   expect_invalid([&] { opt.set_base_learning_rate(-1.0f); }, "learning rate");
+}
+
+BOOST_AUTO_TEST_CASE(a_saved_state_resumes_the_same_steps) {
+  const auto run = [](auto& opt, Tensor& params, Tensor& grads, int steps) {
+    for (int s = 0; s < steps; ++s) {
+      for (std::int64_t i = 0; i < grads.size(); ++i) grads[i] = std::sin(static_cast<float>(i + 3 * s));
+      opt.step();
+    }
+    return params.clone();
+  };
+  for (int kind = 0; kind < 2; ++kind) {
+    Tensor p1(Shape{40}), g1(Shape{40}), p2(Shape{40}), g2(Shape{40});
+    p1.fill(0.5f);
+    std::unique_ptr<Optimizer> a, b;
+    if (kind == 0) {
+      a = std::make_unique<Adam>(p1, g1, AdamOptions(0.01f));
+      b = std::make_unique<Adam>(p2, g2, AdamOptions(0.01f));
+    } else {
+      a = std::make_unique<SGD>(p1, g1, SGDOptions(0.01f).momentum(0.9f));
+      b = std::make_unique<SGD>(p2, g2, SGDOptions(0.01f).momentum(0.9f));
+    }
+    run(*a, p1, g1, 3);
+    const OptimizerState saved = a->state();
+    BOOST_TEST(saved.steps == 3);
+    BOOST_TEST(saved.buffers.size() == (kind == 0 ? 2u : 1u));
+    p2.copy_from(p1);
+    b->load_state(saved);
+    const Tensor expected = run(*a, p1, g1, 4);
+    const Tensor got = run(*b, p2, g2, 4);
+    BOOST_TEST(std::memcmp(expected.data(), got.data(), 40 * sizeof(float)) == 0, a->kind());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_state_of_another_optimizer_is_refused) {
+  Tensor p(Shape{10}), g(Shape{10}), q(Shape{11}), h(Shape{11});
+  Adam adam(p, g, AdamOptions());
+  SGD sgd(p, g, SGDOptions(0.1f));
+  SGD momentum(p, g, SGDOptions(0.1f).momentum(0.5f));
+  Adam bigger(q, h, AdamOptions());
+  expect_invalid([&] { sgd.load_state(adam.state()); }, "SGD: cannot take the state of a Adam optimizer");
+  expect_invalid([&] { sgd.load_state(momentum.state()); }, "the state has 1 buffers, this optimizer 0");
+  expect_invalid([&] { bigger.load_state(adam.state()); }, "state buffer 0 holds 10 values for 11 parameters");
+  OptimizerState bad = adam.state();
+  bad.steps = -1;
+  expect_invalid([&] { adam.load_state(bad); }, "a negative step count");
 }

@@ -4,13 +4,19 @@
 #define BOOST_TEST_MODULE serialize
 #include <boost/test/unit_test.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
+#include "files/byte_codec.hpp"
 #include "support/expect_error.hpp"
 #include "support/files.hpp"
 #include "support/finite_difference.hpp"
@@ -185,5 +191,39 @@ BOOST_AUTO_TEST_CASE(a_failed_save_leaves_the_previous_file_intact) {
   // Saving again replaces the file whole.
   net.initialize(99);
   save_model(dir / "m.tsr", net);
+  BOOST_TEST(load_model(dir / "m.tsr").network.parameters()[0] == net.parameters()[0]);
+}
+
+BOOST_AUTO_TEST_CASE(a_save_interrupted_before_the_rename_leaves_the_previous_file) {
+  TempDir dir;
+  Sequential net = small_network();
+  save_model(dir / "m.tsr", net);
+  const auto before = test::read_bytes(dir / "m.tsr");
+  net.initialize(42);
+  // Interrupted by an error between writing the new file and renaming it over the old one.
+  detail::set_before_rename_hook([](const std::filesystem::path&) { throw std::runtime_error("power cut"); });
+  expect_error<ModelFileError>([&] { save_model(dir / "m.tsr", net); }, "interrupted before the rename: power cut");
+  detail::set_before_rename_hook({});
+  BOOST_TEST(test::read_bytes(dir / "m.tsr") == before, boost::test_tools::per_element());
+  BOOST_TEST(std::distance(std::filesystem::directory_iterator(dir.path()), {}) == 1);
+
+  // Killed there (SIGKILL in a child process): the old file stays whole, the temporary file is left
+  // over, and the next save that succeeds removes it.
+  const pid_t child = ::fork();
+  BOOST_REQUIRE(child >= 0);
+  if (child == 0) {
+    detail::set_before_rename_hook([](const std::filesystem::path&) { ::raise(SIGKILL); });
+    save_model(dir / "m.tsr", net);
+    ::_exit(0);  // not reached
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  BOOST_TEST((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
+  BOOST_TEST(test::read_bytes(dir / "m.tsr") == before, boost::test_tools::per_element());
+  BOOST_TEST(load_model(dir / "m.tsr").network.parameters()[0] != net.parameters()[0]);
+  const auto leftover = dir / ("m.tsr.tmp-" + std::to_string(child));
+  BOOST_TEST(std::filesystem::exists(leftover));
+  save_model(dir / "m.tsr", net);
+  BOOST_TEST(!std::filesystem::exists(leftover));
   BOOST_TEST(load_model(dir / "m.tsr").network.parameters()[0] == net.parameters()[0]);
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tessera/schedule.hpp"
 #include "tessera/tensor.hpp"
@@ -13,6 +14,14 @@
 namespace tessera {
 
 class Sequential;
+
+// What a checkpoint keeps of an optimizer besides the parameters.
+struct OptimizerState {
+  std::string kind;  // "SGD" or "Adam": only an optimizer of the same kind takes it back
+  std::int64_t steps = 0;
+  float base_learning_rate = 0.0f;
+  std::vector<std::vector<float>> buffers;  // SGD: the momentum (none without); Adam: m, then v
+};
 
 class Optimizer {
  public:
@@ -33,6 +42,14 @@ class Optimizer {
   // Steps taken so far.
   std::int64_t step_count() const noexcept { return steps_; }
   std::int64_t size() const noexcept { return params_.size(); }
+  // The optimizer's family without its settings ("SGD", "Adam"): what a saved state must match.
+  virtual std::string kind() const { return name(); }
+
+  // A copy of the step count, base rate and buffers, for a checkpoint.
+  OptimizerState state() const;
+  // Takes back a state() of an optimizer of the same kind over as many parameters, so that the next
+  // step() is the one the saved optimizer would have taken. Throws std::invalid_argument otherwise.
+  void load_state(const OptimizerState& state);
 
  protected:
   Optimizer(Sequential& net, float lr, const LRSchedule& schedule);
@@ -40,6 +57,8 @@ class Optimizer {
   // Updates elements [begin, end) of the parameters at rate lr; step_count() is the number of
   // earlier steps.
   virtual void update(float* p, const float* g, std::int64_t begin, std::int64_t end, float lr) = 0;
+  // Views of the state buffers, in the order state() lists them.
+  virtual std::vector<Tensor> buffers() const { return {}; }
 
  private:
   Sequential* net_ = nullptr;
@@ -83,12 +102,14 @@ class SGD final : public Optimizer {
   // place (it keeps views, so they must outlive it).
   SGD(const Tensor& parameters, const Tensor& gradients, const SGDOptions& options);
   std::string name() const override;
+  std::string kind() const override { return "SGD"; }
   const SGDOptions& options() const noexcept { return options_; }
   // The momentum buffer (empty without momentum).
   const Tensor& velocity() const noexcept { return velocity_; }
 
  protected:
   void update(float* p, const float* g, std::int64_t begin, std::int64_t end, float lr) override;
+  std::vector<Tensor> buffers() const override;
 
  private:
   void validate() const;
@@ -129,12 +150,14 @@ class Adam final : public Optimizer {
   Adam(Sequential& net, const AdamOptions& options);
   Adam(const Tensor& parameters, const Tensor& gradients, const AdamOptions& options);
   std::string name() const override;
+  std::string kind() const override { return "Adam"; }
   const AdamOptions& options() const noexcept { return options_; }
   const Tensor& first_moment() const noexcept { return m_; }
   const Tensor& second_moment() const noexcept { return v_; }
 
  protected:
   void update(float* p, const float* g, std::int64_t begin, std::int64_t end, float lr) override;
+  std::vector<Tensor> buffers() const override;
 
  private:
   void validate() const;

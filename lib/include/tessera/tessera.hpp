@@ -1,6 +1,7 @@
 // Everything a training program needs, in one include.
 #pragma once
 
+#include "tessera/checkpoint.hpp"
 #include "tessera/data/dataset.hpp"
 #include "tessera/data/idx.hpp"
 #include "tessera/gemm.hpp"

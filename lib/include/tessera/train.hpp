@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <iosfwd>
 #include <stdexcept>
 #include <vector>
 
+#include "tessera/checkpoint.hpp"
 #include "tessera/data/dataset.hpp"
 #include "tessera/loss.hpp"
 #include "tessera/network.hpp"
@@ -59,19 +61,38 @@ struct TrainerOptions {
   std::int64_t eval_batch_size = 1000;
   // Called after each epoch (and its evaluation), e.g. to write a metrics file.
   std::function<void(const EpochStats&)> on_epoch;
+  // When not empty, fit() writes a checkpoint here (atomically, replacing the last) after every
+  // `checkpoint_every` steps counted over the whole run (0: none between epochs) and after each
+  // epoch's evaluation, with `checkpoint_metadata` in it. Saving time is left out of the epoch's.
+  std::filesystem::path checkpoint;
+  std::int64_t checkpoint_every = 0;
+  ModelMetadata checkpoint_metadata;
 };
 
 class Trainer {
  public:
-  // Throws std::invalid_argument for epochs < 1 or batch sizes < 1.
+  // Throws std::invalid_argument for epochs < 1, batch sizes < 1, checkpoint_every < 0, or
+  // checkpoint_every > 0 without a checkpoint file.
   Trainer(Sequential& net, const Loss& loss, Optimizer& optimizer, TrainerOptions options);
 
   // Trains options.epochs epochs over `train` (every example once per epoch, shuffled from the seed,
-  // the last smaller batch included), evaluating on `test` after each when it is not null. Throws
-  // std::invalid_argument when the data does not fit the network, TrainingDiverged on a NaN loss.
+  // the last smaller batch included), evaluating on `test` after each when it is not null; after
+  // resume(), only what the checkpoint's run had left. Throws std::invalid_argument when the data does
+  // not fit the network (or, resumed, is not the checkpoint's size), TrainingDiverged on a NaN loss,
+  // ModelFileError when a checkpoint cannot be written.
   std::vector<EpochStats> fit(const data::Dataset& train, const data::Dataset* test);
-  // One epoch, numbered from 1.
+  // One epoch, numbered from 1; after resume() into this epoch, its remaining steps.
   EpochStats train_epoch(const data::Dataset& train, std::int64_t epoch);
+
+  // Continues a checkpointed run: copies the checkpoint's parameters and layers' random state into the
+  // network, its state into the optimizer and its position into this trainer, so that fit() goes on
+  // exactly where the checkpoint was taken. Throws std::invalid_argument, naming the difference, when
+  // the checkpoint is of another setup: architecture, optimizer (name() with its settings), seed,
+  // batch size or epochs.
+  void resume(const Checkpoint& checkpoint);
+  // Writes a checkpoint of where training stands now (what fit() does at options.checkpoint).
+  void save_checkpoint(const std::filesystem::path& file);
+  const TrainingProgress& progress() const noexcept { return progress_; }
 
   // Loss, accuracy and confusion matrix of `net` over `data`, in batches (evaluation mode).
   static Evaluation evaluate(Sequential& net, const Loss& loss, const data::Dataset& data,
@@ -82,6 +103,8 @@ class Trainer {
   const Loss& loss_;
   Optimizer& optimizer_;
   TrainerOptions options_;
+  TrainingProgress progress_;
+  bool resumed_ = false;  // fit() starts at progress_ rather than at epoch 1
 };
 
 }  // namespace tessera

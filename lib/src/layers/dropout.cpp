@@ -27,6 +27,15 @@ void Dropout::initialize(Init /*init*/, Rng& rng) {
   draws_ = 0;
 }
 
+void Dropout::set_random_state(const std::vector<std::uint64_t>& state) {
+  if (state.size() != 2) {
+    throw std::invalid_argument(name() + ": a random state is {seed, draws}, got " + std::to_string(state.size()) +
+                                " values");
+  }
+  seed_ = state[0];
+  draws_ = state[1];
+}
+
 void Dropout::forward(const Tensor& x, Tensor& y) {
   detail::check_forward(*this, x, y);
   masked_ = training_ && p_ > 0.0f;

@@ -16,6 +16,13 @@ void Layer::connect(const Shape& in) {
   connected_ = true;
 }
 
+void Layer::set_random_state(const std::vector<std::uint64_t>& state) {
+  if (!state.empty()) {
+    throw std::invalid_argument(name() + " has no random state, but was given " + std::to_string(state.size()) +
+                                " values");
+  }
+}
+
 double Layer::now_seconds() noexcept { return detail::now_seconds(); }
 
 }  // namespace tessera

@@ -2,6 +2,7 @@
 // hand each chunk to the vectorised kernels of the active ISA.
 #include "tessera/optim.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -62,6 +63,32 @@ void Optimizer::step() {
   ++steps_;
 }
 
+OptimizerState Optimizer::state() const {
+  OptimizerState s{kind(), steps_, base_lr_, {}};
+  for (const Tensor& b : buffers()) s.buffers.emplace_back(b.data(), b.data() + b.size());
+  return s;
+}
+
+void Optimizer::load_state(const OptimizerState& state) {
+  const std::string who = kind();
+  require(state.kind == who, who, "cannot take the state of a " + state.kind + " optimizer");
+  require(state.steps >= 0, who, "a negative step count (" + std::to_string(state.steps) + ")");
+  require_rate(who, state.base_learning_rate);
+  std::vector<Tensor> mine = buffers();
+  require(state.buffers.size() == mine.size(), who,
+          "the state has " + std::to_string(state.buffers.size()) + " buffers, this optimizer " +
+              std::to_string(mine.size()) + " (momentum on in one and off in the other?)");
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    require(static_cast<std::int64_t>(state.buffers[i].size()) == mine[i].size(), who,
+            "state buffer " + std::to_string(i) + " holds " + std::to_string(state.buffers[i].size()) + " values for " +
+                std::to_string(mine[i].size()) + " parameters");
+  }
+  for (std::size_t i = 0; i < mine.size(); ++i)
+    std::copy(state.buffers[i].begin(), state.buffers[i].end(), mine[i].data());
+  steps_ = state.steps;
+  base_lr_ = state.base_learning_rate;
+}
+
 SGD::SGD(Sequential& net, const SGDOptions& options)
     : Optimizer(net, options.lr(), options.schedule()), options_(options) {
   validate();
@@ -98,6 +125,11 @@ void SGD::update(float* p, const float* g, std::int64_t begin, std::int64_t end,
   const detail::SgdStep s{lr, options_.momentum(), options_.weight_decay(), options_.nesterov(), step_count() == 0};
   float* v = velocity_.empty() ? nullptr : velocity_.data() + begin;
   detail::active_update_kernels().sgd(p + begin, g + begin, v, end - begin, s);
+}
+
+std::vector<Tensor> SGD::buffers() const {
+  if (velocity_.empty()) return {};
+  return {velocity_.view()};
 }
 
 Adam::Adam(Sequential& net, const AdamOptions& options)
@@ -145,5 +177,7 @@ void Adam::update(float* p, const float* g, std::int64_t begin, std::int64_t end
                            1.0f - lr * options_.weight_decay()};
   detail::active_update_kernels().adam(p + begin, g + begin, m_.data() + begin, v_.data() + begin, end - begin, s);
 }
+
+std::vector<Tensor> Adam::buffers() const { return {m_.view(), v_.view()}; }
 
 }  // namespace tessera

@@ -25,6 +25,9 @@ class Dropout final : public Layer {
   void initialize(Init init, Rng& rng) override;
   void set_training(bool training) override { training_ = training; }
   bool training() const noexcept { return training_; }
+  // {seed, masks drawn}.
+  std::vector<std::uint64_t> random_state() const override { return {seed_, draws_}; }
+  void set_random_state(const std::vector<std::uint64_t>& state) override;
 
   void forward(const Tensor& x, Tensor& y) override;
   // dx = dy · the mask of the last training forward (dy itself in evaluation).

@@ -71,6 +71,12 @@ class Layer {
 
   // Training or evaluation mode (for layers such as dropout that differ).
   virtual void set_training(bool /*training*/) {}
+
+  // Random state the layer carries from step to step (Dropout's seed and count of masks drawn), so
+  // that a checkpoint can resume the exact sequence. Empty for layers without any.
+  virtual std::vector<std::uint64_t> random_state() const { return {}; }
+  // Takes back a random_state() of a layer of the same kind. Throws std::invalid_argument otherwise.
+  virtual void set_random_state(const std::vector<std::uint64_t>& state);
   // Whether this layer reads the network's input (Sequential sets it for its first layer). Data such
   // as images is mostly zeros, which a layer may exploit by checking each batch.
   virtual void set_reads_data(bool /*reads_data*/) {}

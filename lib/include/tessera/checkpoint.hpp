@@ -1,0 +1,65 @@
+// Checkpoints: everything a training run needs to go on exactly where it stopped — the network
+// (architecture, parameters, layers' random state), the optimizer's state, and the position in the
+// run — in one file written atomically, so that a run killed at any moment resumes from its last
+// checkpoint and ends bit-identical to a run never interrupted. Trainer writes and resumes them; these
+// functions are for other loops.
+//
+//   offset 0   "TSRCKPNT"                      8-byte magic
+//              u32 format version              (1)
+//              u32 n, then n × (string key, string value)      metadata
+//              u64 n, then n bytes                             a whole model file (serialize.hpp)
+//              u32 n, then n × (u32 m, m × u64)                each layer's random state
+//              string optimizer name, string kind, i64 steps, f32 base rate,
+//              u32 n, then n × (u64 m, m × f32)                optimizer buffers
+//              u64 seed, i64 batch size, i64 epochs, i64 examples per epoch,
+//              i64 epoch, i64 step, f64 loss sum, i64 correct, i64 examples, f64 seconds
+//              u32 CRC-32 of every byte before it
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "tessera/network.hpp"
+#include "tessera/optim.hpp"
+#include "tessera/serialize.hpp"
+
+namespace tessera {
+
+inline constexpr std::uint32_t kCheckpointFormatVersion = 1;
+
+// Where a run stands, and the settings that make the position meaningful.
+struct TrainingProgress {
+  std::uint64_t seed = 1;  // the shuffles' seed
+  std::int64_t batch_size = 0;
+  std::int64_t epochs = 0;              // of the whole run
+  std::int64_t examples_per_epoch = 0;  // the training set's size
+  std::int64_t epoch = 1;               // the epoch in progress, from 1 (epochs + 1: the run is over)
+  std::int64_t step = 0;                // its steps already taken
+  // The epoch's running figures up to `step`, so its statistics come out as if never interrupted.
+  double loss_sum = 0.0;
+  std::int64_t correct = 0;
+  std::int64_t examples = 0;
+  double seconds = 0.0;
+};
+
+// Writes a checkpoint of `net`, `optimizer` and `progress` to `file` atomically (a temporary file,
+// flushed, then renamed: a save that fails or is killed leaves the previous checkpoint as it was).
+// Throws ModelFileError naming the file.
+void save_checkpoint(const std::filesystem::path& file, Sequential& net, const Optimizer& optimizer,
+                     const TrainingProgress& progress, const ModelMetadata& metadata = {});
+
+struct Checkpoint {
+  Sequential network;  // with its parameters and layers' random state
+  ModelMetadata metadata;
+  std::string optimizer;  // the optimizer's name() when saved, settings included
+  OptimizerState optimizer_state;
+  TrainingProgress progress;
+};
+
+// Reads a checkpoint, checking magic, version, checksum, every count against the file's size, and
+// that the pieces agree (buffers the size of the parameters, a position inside the run). Throws
+// ModelFileError naming the file and the problem.
+Checkpoint load_checkpoint(const std::filesystem::path& file);
+
+}  // namespace tessera

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# A training run killed with SIGKILL at random moments and resumed from its checkpoint each time ends
+# bit-identical to a run never interrupted: same saved model file, same per-epoch metrics (times
+# aside). Usage: kill_and_resume.sh APP DATA WORK [MODEL]
+set -euo pipefail
+app=$1 data=$2 work=$3 model=${4:-mlp}
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work"
+
+settings=(--model "$model" --epochs 3 --batch-size 50 --limit-train 1000)
+common=(--data "$data" --limit-test 200 --threads 2)
+"$app" train "${settings[@]}" "${common[@]}" --save reference.tsr --metrics reference.jsonl >reference.log
+
+start_run() {
+  if [[ -f run.tck ]]; then
+    "$app" train --resume run.tck "${common[@]}" --save resumed.tsr --metrics resumed.jsonl >>run.log 2>&1 &
+    resumes=$((resumes + 1))
+  else
+    "$app" train "${settings[@]}" "${common[@]}" --checkpoint run.tck --checkpoint-every 1 \
+      --save resumed.tsr --metrics resumed.jsonl >>run.log 2>&1 &
+  fi
+  pid=$!
+}
+
+RANDOM=${KILL_SEED:-$$}
+kills=0 resumes=0 attempts=0
+start_run
+while true; do
+  attempts=$((attempts + 1))
+  # A random moment: in the start-up, a step, a checkpoint write, an evaluation, the final save.
+  sleep "0.$(printf '%03d' $((RANDOM % 1000)))"
+  if kill -9 "$pid" 2>/dev/null; then
+    wait "$pid" 2>/dev/null || true
+    kills=$((kills + 1))
+    echo "killed attempt $attempts (checkpoint: $([[ -f run.tck ]] && echo yes || echo none yet))"
+    if ((attempts >= 40)); then
+      # Enough kills: let the last one finish.
+      start_run
+      wait "$pid"
+      break
+    fi
+    start_run
+  else
+    wait "$pid" || { echo "the run failed:"; cat run.log; exit 1; }
+    break
+  fi
+done
+echo "$kills kills, $resumes resumes"
+if ((kills < 1 || resumes < 1)); then
+  echo "the run was never killed after a checkpoint; nothing was tested"
+  exit 1
+fi
+
+cmp reference.tsr resumed.tsr || { echo "the resumed run's model differs from the uninterrupted run's"; exit 1; }
+strip_times() { sed -E 's/, "seconds": [^,]*, "examples_per_second": [^,]*//' "$1"; }
+if ! diff <(strip_times reference.jsonl) <(strip_times resumed.jsonl); then
+  echo "the resumed run's metrics differ from the uninterrupted run's"
+  exit 1
+fi
+echo "kill and resume: the model and metrics are bit-identical to an uninterrupted run's"
