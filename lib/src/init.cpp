@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 namespace tessera {
 
@@ -19,7 +21,22 @@ std::string_view to_string(Init init) noexcept {
   return "?";
 }
 
+namespace {
+void require_buffer(const char* who, const float* p, std::int64_t count) {
+  if (count < 0 || (p == nullptr && count > 0)) {
+    throw std::invalid_argument(std::string(who) + ": " +
+                                (count < 0 ? "count must be >= 0, got " + std::to_string(count)
+                                           : "a null buffer for " + std::to_string(count) + " values"));
+  }
+}
+}  // namespace
+
 void init_weights(Init init, float* weights, std::int64_t count, std::int64_t fan_in, std::int64_t fan_out, Rng& rng) {
+  require_buffer("init_weights", weights, count);
+  if (fan_in < 1 || fan_out < 1) {
+    throw std::invalid_argument("init_weights: fan_in and fan_out must be >= 1, got " + std::to_string(fan_in) +
+                                " and " + std::to_string(fan_out));
+  }
   switch (init) {
     case Init::XavierUniform: {
       const double a = std::sqrt(6.0 / static_cast<double>(std::max<std::int64_t>(1, fan_in + fan_out)));
@@ -38,6 +55,7 @@ void init_weights(Init init, float* weights, std::int64_t count, std::int64_t fa
 }
 
 void init_biases(Init init, float* biases, std::int64_t count, Rng& rng) {
+  require_buffer("init_biases", biases, count);
   if (init == Init::Normal) {
     for (std::int64_t i = 0; i < count; ++i) biases[i] = static_cast<float>(rng.normal());
   } else {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <numbers>
+#include <stdexcept>
 
 namespace tessera {
 
@@ -53,7 +54,8 @@ double Rng::normal() noexcept {
   return r * std::cos(theta);
 }
 
-std::uint64_t Rng::below(std::uint64_t n) noexcept {
+std::uint64_t Rng::below(std::uint64_t n) {
+  if (n == 0) throw std::invalid_argument("Rng::below: n must be > 0");
   // Rejection from the top of the 64-bit range: the accepted values split evenly into n classes.
   const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
   std::uint64_t x;

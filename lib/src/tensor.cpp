@@ -18,6 +18,14 @@ Shape::Shape(std::initializer_list<std::int64_t> extents) {
     if (e < 0) fail("extents must be >= 0, got " + std::to_string(e));
     extents_[static_cast<std::size_t>(rank_++)] = e;
   }
+  check_size();
+}
+
+void Shape::check_size() const {
+  // In double: the product itself could overflow an integer. 2^62 floats is far beyond any memory.
+  double n = 1.0;
+  for (int i = 0; i < rank_; ++i) n *= static_cast<double>(extents_[static_cast<std::size_t>(i)]);
+  if (n > 0x1p62) fail("the shape " + to_string() + " holds more than 2^62 elements");
 }
 
 std::int64_t Shape::elements() const noexcept {
@@ -33,6 +41,7 @@ Shape Shape::with_batch(std::int64_t batch) const {
   out.rank_ = rank_ + 1;
   out.extents_[0] = batch;
   std::copy_n(extents_.begin(), rank_, out.extents_.begin() + 1);
+  out.check_size();
   return out;
 }
 

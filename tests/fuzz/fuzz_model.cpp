@@ -1,23 +1,36 @@
-// libFuzzer target: any bytes as a model file. Loading must give a usable network or throw
-// ModelFileError; a loaded network must run a forward pass on zeros.
+// libFuzzer target: any bytes as a model file and as a checkpoint (one embeds the other, so one
+// corpus serves both). Loading must give a usable network or throw ModelFileError; a loaded network
+// must run a forward pass on zeros.
 #include <cstddef>
 #include <cstdint>
 
 #include "fuzz_file.hpp"
+#include "tessera/checkpoint.hpp"
 #include "tessera/serialize.hpp"
+
+namespace {
+void run_small(tessera::Sequential& net) {
+  // Small inputs only: a file may describe a valid network far too large to run here.
+  if (net.in_shape().elements() <= (1 << 16) && net.parameter_count() <= (1 << 22)) {
+    net.eval();
+    const tessera::Tensor x(net.in_shape().with_batch(2));
+    net.forward(x);
+  }
+}
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto& file = tessera::fuzz::write_input(data, size, "tsr");
   try {
     tessera::LoadedModel m = tessera::load_model(file);
-    // Small inputs only: a file may describe a valid network far too large to run here.
-    if (m.network.in_shape().elements() <= (1 << 16) && m.network.parameter_count() <= (1 << 22)) {
-      m.network.eval();
-      const tessera::Tensor x(m.network.in_shape().with_batch(2));
-      m.network.forward(x);
-    }
+    run_small(m.network);
   } catch (const tessera::ModelFileError&) {
     // A clear error: what a bad file must give.
+  }
+  try {
+    tessera::Checkpoint c = tessera::load_checkpoint(file);
+    run_small(c.network);
+  } catch (const tessera::ModelFileError&) {
   }
   return 0;
 }

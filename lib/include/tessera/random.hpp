@@ -19,8 +19,8 @@ class Rng {
   double uniform(double lo, double hi) noexcept { return lo + (hi - lo) * uniform(); }
   // Standard normal (Box-Muller in double precision).
   double normal() noexcept;
-  // Uniform integer in [0, n), n > 0, without modulo bias.
-  std::uint64_t below(std::uint64_t n) noexcept;
+  // Uniform integer in [0, n) without modulo bias. Throws std::invalid_argument for n = 0.
+  std::uint64_t below(std::uint64_t n);
 
  private:
   std::uint64_t s_[4];

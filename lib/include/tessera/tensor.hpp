@@ -18,14 +18,16 @@ class Shape {
   static constexpr int kMaxRank = 4;
 
   Shape() = default;
-  // Throws std::invalid_argument for more than four extents or a negative one.
+  // Throws std::invalid_argument for more than four extents, a negative one, or more than 2^62
+  // elements in all.
   Shape(std::initializer_list<std::int64_t> extents);
 
   int rank() const noexcept { return rank_; }
   std::int64_t operator[](int axis) const noexcept { return extents_[static_cast<std::size_t>(axis)]; }
   // The product of the extents (1 for rank 0).
   std::int64_t elements() const noexcept;
-  // This shape with `batch` put in front: {batch, extents...}. Throws if the rank would exceed 4.
+  // This shape with `batch` put in front: {batch, extents...}. Throws if the rank would exceed 4 or the
+  // elements 2^62.
   Shape with_batch(std::int64_t batch) const;
   // This shape without its first extent.
   Shape without_batch() const;
@@ -35,6 +37,8 @@ class Shape {
   std::string to_string() const;
 
  private:
+  void check_size() const;
+
   std::array<std::int64_t, kMaxRank> extents_{};
   int rank_ = 0;
 };

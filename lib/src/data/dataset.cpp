@@ -64,15 +64,25 @@ void Dataset::set_classes(std::int32_t classes) {
 }
 
 std::span<const std::uint8_t> Dataset::image(std::int64_t i) const {
-  if (i < 0 || i >= size()) {
-    throw std::out_of_range("Dataset: example " + std::to_string(i) + " of " + std::to_string(size()));
-  }
+  require_example(i);
   const auto n = static_cast<std::size_t>(example_size());
   return {images_.data() + static_cast<std::size_t>(i) * n, n};
 }
 
+std::int32_t Dataset::label(std::int64_t i) const {
+  require_example(i);
+  return labels_[static_cast<std::size_t>(i)];
+}
+
+void Dataset::require_example(std::int64_t i) const {
+  if (i < 0 || i >= size()) {
+    throw std::out_of_range("Dataset: example " + std::to_string(i) + " of " + std::to_string(size()));
+  }
+}
+
 Dataset Dataset::head(std::int64_t n) const {
-  n = std::clamp<std::int64_t>(n, 0, size());
+  if (n < 0) throw std::invalid_argument("Dataset::head: n must be >= 0, got " + std::to_string(n));
+  n = std::min(n, size());
   const auto pixels = static_cast<std::size_t>(n * example_size());
   return Dataset(std::vector<std::uint8_t>(images_.begin(), images_.begin() + static_cast<std::ptrdiff_t>(pixels)),
                  std::vector<std::uint8_t>(labels_.begin(), labels_.begin() + n), example_shape_, classes_);
@@ -88,6 +98,13 @@ void Dataset::gather(std::span<const std::int64_t> order, std::int64_t first, Te
                                 " of " + std::to_string(order.size()) + " does not fit examples of " +
                                 std::to_string(example_size()) + " pixels");
   }
+  for (std::int64_t r = 0; r < batch; ++r) {
+    const std::int64_t index = order[static_cast<std::size_t>(first + r)];
+    if (index < 0 || index >= size()) {
+      throw std::invalid_argument("Dataset::gather: order[" + std::to_string(first + r) + "] = " +
+                                  std::to_string(index) + " is not an example of the " + std::to_string(size()));
+    }
+  }
   const std::int64_t n = example_size();
   const auto convert = detail::active_kernel_set().bytes_to_floats;
   for (std::int64_t r = 0; r < batch; ++r) {
@@ -101,7 +118,9 @@ void Dataset::prefetch(std::span<const std::int64_t> order, std::int64_t first, 
   const std::int64_t n = example_size();
   const std::int64_t end = std::min<std::int64_t>(first + count, static_cast<std::int64_t>(order.size()));
   for (std::int64_t r = std::max<std::int64_t>(first, 0); r < end; ++r) {
-    const std::uint8_t* image = images_.data() + order[static_cast<std::size_t>(r)] * n;
+    const std::int64_t index = order[static_cast<std::size_t>(r)];
+    if (index < 0 || index >= size()) continue;
+    const std::uint8_t* image = images_.data() + index * n;
     for (std::int64_t b = 0; b < n; b += 64) __builtin_prefetch(image + b);
     __builtin_prefetch(image + n - 1);
   }

@@ -102,6 +102,9 @@ const KernelSet& active_kernel_set() { return *active_slot().load(std::memory_or
 Isa gemm_isa() { return detail::active_kernel_set().isa; }
 
 void set_gemm_isa(Isa isa) {
+  if (isa != Isa::Generic && isa != Isa::Avx2 && isa != Isa::Avx512) {
+    throw std::invalid_argument("tessera::set_gemm_isa: unknown ISA value " + std::to_string(static_cast<int>(isa)));
+  }
   if (!isa_supported(isa)) {
     throw std::invalid_argument("tessera::set_gemm_isa: this CPU does not support " + std::string(to_string(isa)));
   }

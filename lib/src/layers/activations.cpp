@@ -58,9 +58,9 @@ std::unique_ptr<ElementwiseActivation> make_activation(Activation kind) {
     case Activation::Tanh:
       return std::make_unique<Tanh>();
     case Activation::Identity:
-      break;
+      return std::make_unique<Identity>();
   }
-  return std::make_unique<Identity>();
+  throw std::invalid_argument("make_activation: unknown activation " + std::to_string(static_cast<int>(kind)));
 }
 
 std::string ElementwiseActivation::name() const { return std::string(activation_name(kind_)); }

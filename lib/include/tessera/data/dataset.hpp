@@ -31,18 +31,21 @@ class Dataset {
   void set_classes(std::int32_t classes);
 
   std::span<const std::uint8_t> image(std::int64_t i) const;
-  std::int32_t label(std::int64_t i) const { return labels_[static_cast<std::size_t>(i)]; }
+  // Example i's label. Throws std::out_of_range unless 0 <= i < size().
+  std::int32_t label(std::int64_t i) const;
 
-  // The first n examples (all when n >= size()), as a new data set.
+  // The first n examples (all when n >= size()), as a new data set. Throws std::invalid_argument for
+  // n < 0.
   Dataset head(std::int64_t n) const;
 
   // Writes examples order[first .. first + x.rows()) into x (pixels scaled to [0, 1]; x's rows may have
-  // any shape of example_size() elements) and their labels into `labels`.
+  // any shape of example_size() elements) and their labels into `labels`. Throws
+  // std::invalid_argument when x, labels or the range do not fit, or an entry is not an example.
   void gather(std::span<const std::int64_t> order, std::int64_t first, Tensor& x, std::span<std::int32_t> labels) const;
 
   // Asks the memory system for examples order[first .. first + count) ahead of a gather: a shuffled
   // epoch reads images from all over the data set, and issuing the next batch's reads before the
-  // current step's work hides most of their latency.
+  // current step's work hides most of their latency. A hint: entries out of range are skipped.
   void prefetch(std::span<const std::int64_t> order, std::int64_t first, std::int64_t count) const noexcept;
 
   // The order of an epoch: a permutation of [0, size()) drawn from (seed, epoch), the same on every
@@ -51,6 +54,8 @@ class Dataset {
   std::vector<std::int64_t> sequential_order() const;
 
  private:
+  void require_example(std::int64_t i) const;
+
   std::vector<std::uint8_t> images_, labels_;
   Shape example_shape_;
   std::int32_t classes_ = 0;
