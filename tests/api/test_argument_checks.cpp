@@ -31,6 +31,13 @@ data::Dataset tiny_data() {
   return data::Dataset(std::vector<std::uint8_t>(8), std::vector<std::uint8_t>{1, 2}, Shape{4}, 10);
 }
 
+// Gathers a batch of order.size() examples of `width` pixels from tiny_data(), from position `first`.
+void gather_from(std::vector<std::int64_t> order, std::int64_t first, std::int64_t width) {
+  Tensor x(Shape{static_cast<std::int64_t>(order.size()), width});
+  std::vector<std::int32_t> labels(order.size());
+  tiny_data().gather(order, first, x, labels);
+}
+
 void check(const BadCall& c) {
   BOOST_TEST_CONTEXT(c.what) {
     try {
@@ -295,24 +302,15 @@ BOOST_AUTO_TEST_CASE(data_sets) {
       {"set_classes(0)", Expect::Invalid, "classes must be in [1, 256]", [] { tiny_data().set_classes(0); }},
       {"gather: an order entry outside the data", Expect::Invalid, "order[1] = 7 is not an example of the 2",
        [] {
-         std::vector<std::int64_t> order{0, 7};
-         Tensor x(Shape{2, 4});
-         std::vector<std::int32_t> lb(2);
-         tiny_data().gather(order, 0, x, lb);
+         gather_from({0, 7}, 0, 4);
        }},
       {"gather: a batch of the wrong width", Expect::Invalid, "does not fit examples of 4 pixels",
        [] {
-         std::vector<std::int64_t> order{0, 1};
-         Tensor x(Shape{2, 5});
-         std::vector<std::int32_t> lb(2);
-         tiny_data().gather(order, 0, x, lb);
+         gather_from({0, 1}, 0, 5);
        }},
       {"gather past the order's end", Expect::Invalid, "from position 1 of 2",
        [] {
-         std::vector<std::int64_t> order{0, 1};
-         Tensor x(Shape{2, 4});
-         std::vector<std::int32_t> lb(2);
-         tiny_data().gather(order, 1, x, lb);
+         gather_from({0, 1}, 1, 4);
        }},
       {"image(5)", Expect::OutOfRange, "example 5 of 2", [] { tiny_data().image(5); }},
       {"label(-1)", Expect::OutOfRange, "example -1 of 2", [] { tiny_data().label(-1); }},
