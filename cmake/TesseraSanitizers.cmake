@@ -1,4 +1,5 @@
 # TESSERA_SANITIZE=ON builds everything (library, tests, apps) with ASan + UBSan; any report aborts.
+# TESSERA_TSAN=ON builds with ThreadSanitizer instead (scripts/tsan).
 if(TESSERA_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "TESSERA_FUZZ needs Clang (libFuzzer): configure with the fuzz preset")
@@ -6,6 +7,14 @@ if(TESSERA_FUZZ)
   # Coverage for the fuzzer everywhere; the targets themselves link -fsanitize=fuzzer (tests/fuzz).
   add_compile_options(-fsanitize=fuzzer-no-link)
   set(TESSERA_SANITIZE ON)
+endif()
+if(TESSERA_TSAN)
+  if(TESSERA_SANITIZE)
+    message(FATAL_ERROR "TESSERA_TSAN and TESSERA_SANITIZE (ASan) cannot be combined")
+  endif()
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+  add_compile_definitions(TESSERA_KERNEL_NO_UNROLL)
 endif()
 if(TESSERA_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)

@@ -4,6 +4,16 @@
 // allocation then aborts where it happens.
 #pragma once
 
+// ThreadSanitizer's runtime defines operator new itself: no counting there.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TESSERA_TEST_NO_ALLOCATION_COUNTER 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define TESSERA_TEST_NO_ALLOCATION_COUNTER 1
+#endif
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -24,10 +34,19 @@ class AllocationCounter {
   AllocationCounter(const AllocationCounter&) = delete;
   AllocationCounter& operator=(const AllocationCounter&) = delete;
   long count() const { return g_allocations.load(); }
+  // False under ThreadSanitizer: callers skip their check.
+  static constexpr bool available() {
+#ifdef TESSERA_TEST_NO_ALLOCATION_COUNTER
+    return false;
+#else
+    return true;
+#endif
+  }
 };
 
 }  // namespace tessera::test
 
+#ifndef TESSERA_TEST_NO_ALLOCATION_COUNTER
 // Out of line, so GCC does not pair inlined malloc/free against new/delete (-Wmismatched-new-delete).
 [[gnu::noinline]] void* operator new(std::size_t size) {
   if (tessera::test::g_counting_allocations.load(std::memory_order_relaxed)) {
@@ -39,3 +58,4 @@ class AllocationCounter {
 }
 [[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
 [[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#endif
