@@ -1,8 +1,9 @@
 // bench_scaling: how Tessera's throughput grows with the thread count. Runs the GEMM shapes of
 // DESIGN.md, training epochs of the app's presets and inference at batch 1000, at 1, 2, 3, ... threads
 // up to the machine's cores and then twice that (oversubscribed); prints throughput, speedup over one
-// thread and parallel efficiency; writes a CSV and a gnuplot script, and renders PNG charts of speedup
-// against threads (with the ideal line) when gnuplot is installed.
+// thread and parallel efficiency (medians over rounds that run every thread count in turn); writes a
+// CSV and a gnuplot script, and renders PNG charts of speedup against threads (with the ideal line)
+// when gnuplot is installed.
 //
 //   bench_scaling [--data DIR] [--threads 1,2,4] [--models seed,mlp,cnn] [--limit-train N]
 //                 [--repeats 3] [--out DIR] [--no-gemm] [--no-train] [--no-inference]
@@ -44,7 +45,7 @@ struct Benchmark {
   std::string name;  // no spaces: gnuplot takes it as a word
   std::string group;
   std::string unit;
-  std::function<double()> run;
+  std::function<double()> run;  // one measurement
 };
 
 struct Result {
@@ -55,30 +56,25 @@ struct Result {
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// GFLOP/s of C[m×n] = op(A)·op(B): the median of `repeats` timings, each over enough calls for 50 ms.
-double gemm_gflops(tessera::Trans ta, tessera::Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, int repeats) {
+// GFLOP/s of C[m×n] = op(A)·op(B) over enough calls for 50 ms.
+double gemm_gflops(tessera::Trans ta, tessera::Trans tb, std::int64_t m, std::int64_t n, std::int64_t k) {
   std::vector<float> a(static_cast<std::size_t>(m * k), 0.5f), b(static_cast<std::size_t>(k * n), 0.25f),
       c(static_cast<std::size_t>(m * n));
   const std::int64_t lda = ta == tessera::Trans::Yes ? m : k, ldb = tb == tessera::Trans::Yes ? k : n;
   auto call = [&] { tessera::gemm(ta, tb, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), n); };
   call();
-  std::vector<double> rates;
-  for (int r = 0; r < repeats; ++r) {
-    std::int64_t calls = 0;
-    const auto start = Clock::now();
-    do {
-      call();
-      ++calls;
-    } while (seconds_since(start) < 0.05);
-    rates.push_back(2e-9 * static_cast<double>(m * n * k) * static_cast<double>(calls) / seconds_since(start));
-  }
-  return tessera::bench::median(rates);
+  std::int64_t calls = 0;
+  const auto start = Clock::now();
+  do {
+    call();
+    ++calls;
+  } while (seconds_since(start) < 0.05);
+  return 2e-9 * static_cast<double>(m * n * k) * static_cast<double>(calls) / seconds_since(start);
 }
 
 std::vector<Benchmark> benchmarks(const Options& o, const tessera::data::Split& data) {
   using tessera::Trans;
   std::vector<Benchmark> out;
-  const int r = o.repeats;
   if (o.gemm) {
     struct Shape {
       const char* name;
@@ -94,7 +90,7 @@ std::vector<Benchmark> benchmarks(const Options& o, const tessera::data::Split& 
                           Shape{"784x512_forward_b256", Trans::No, Trans::No, 256, 512, 784},
                           Shape{"512x256_forward_b128", Trans::No, Trans::No, 128, 256, 512},
                           Shape{"784x100_forward_b128", Trans::No, Trans::No, 128, 100, 784}}) {
-      out.push_back({s.name, "gemm", "GFLOP/s", [s, r] { return gemm_gflops(s.ta, s.tb, s.m, s.n, s.k, r); }});
+      out.push_back({s.name, "gemm", "GFLOP/s", [s] { return gemm_gflops(s.ta, s.tb, s.m, s.n, s.k); }});
     }
   }
   const tessera::data::Dataset train = o.limit_train > 0 ? data.train.head(o.limit_train) : data.train;
@@ -102,19 +98,17 @@ std::vector<Benchmark> benchmarks(const Options& o, const tessera::data::Split& 
     for (const auto& model : o.models) {
       for (std::int64_t batch : model == "mlp" ? std::vector<std::int64_t>{128, 256} : std::vector<std::int64_t>{128}) {
         const auto& preset = mnist_app::preset(model);
-        out.push_back(
-            {"train_" + model + "_b" + std::to_string(batch), "train", "examples/s", [train, &preset, batch, r] {
-               return tessera::bench::median(tessera::bench::epoch_rates(train, preset, batch, r));
-             }});
+        out.push_back({"train_" + model + "_b" + std::to_string(batch), "train", "examples/s", [train, &preset, batch] {
+                         return tessera::bench::epoch_rates(train, preset, batch, 1).front();
+                       }});
       }
     }
   }
   if (o.inference) {
     for (const auto& model : o.models) {
       const auto& preset = mnist_app::preset(model);
-      out.push_back({"inference_" + model + "_b1000", "inference", "images/s", [&data, &preset, r] {
-                       return tessera::bench::median(tessera::bench::inference_rates(data.test, preset, 1000, r));
-                     }});
+      out.push_back({"inference_" + model + "_b1000", "inference", "images/s",
+                     [&data, &preset] { return tessera::bench::inference_rates(data.test, preset, 1000, 1).front(); }});
     }
   }
   return out;
@@ -178,24 +172,40 @@ int main(int argc, char** argv) {
   try {
     const tessera::data::Split data = tessera::data::load_mnist(o.data);
     const auto list = benchmarks(o, data);
-    fmt::print("bench_scaling: isa {}, {} cores; threads {}; median of {}; training on {} images\n\n",
-               tessera::to_string(tessera::gemm_isa()), cores, fmt::join(o.threads, ","), o.repeats,
-               o.limit_train > 0 ? std::min(o.limit_train, data.train.size()) : data.train.size());
+    fmt::print(
+        "bench_scaling: isa {}, {} cores; threads {}; median of {} interleaved rounds; training on {} images\n\n",
+        tessera::to_string(tessera::gemm_isa()), cores, fmt::join(o.threads, ","), o.repeats,
+        o.limit_train > 0 ? std::min(o.limit_train, data.train.size()) : data.train.size());
     fmt::print("{:<26} {:>7} {:>14} {:<11} {:>8} {:>10}\n", "benchmark", "threads", "throughput", "", "speedup",
                "efficiency");
     std::vector<Result> results;
+    const std::size_t counts = o.threads.size();
     for (const auto& b : list) {
-      double base = 0.0;
-      for (int t : o.threads) {
-        const double v = on_threads(t, b.run);
-        if (base == 0.0) base = v * (t == 1 ? 1.0 : 1.0 / t);  // speedups relative to 1 thread
-        const double speedup = v / base;
+      // Rounds of every thread count in turn: the machine's speed drifts (a shared VM's by tens of
+      // percent over a minute), and a speedup is best taken between measurements made side by side.
+      // Each round's speedups are over that round's first thread count (as if it scaled linearly up
+      // to there, when it is not 1); the medians over rounds are reported.
+      std::vector<std::vector<double>> values(counts), speedups(counts);
+      for (int round = 0; round < o.repeats; ++round) {
+        double base = 0.0;
+        for (std::size_t i = 0; i < counts; ++i) {
+          const int t = o.threads[i];
+          const double v = on_threads(t, b.run);
+          if (i == 0) base = v / t;
+          values[i].push_back(v);
+          speedups[i].push_back(v / base);
+        }
+      }
+      for (std::size_t i = 0; i < counts; ++i) {
+        const int t = o.threads[i];
+        const double v = tessera::bench::median(values[i]);
+        const double speedup = tessera::bench::median(speedups[i]);
         const double efficiency = speedup / std::min(t, cores);
         results.push_back({b.name, b.group, b.unit, t, v, speedup, efficiency});
         fmt::print("{:<26} {:>7} {:>14.1f} {:<11} {:>7.2f}x {:>9.0f}%\n", b.name, t, v, b.unit, speedup,
                    100.0 * efficiency);
-        std::fflush(stdout);
       }
+      std::fflush(stdout);
     }
     const std::filesystem::path dir(o.out);
     std::filesystem::create_directories(dir);
