@@ -11,6 +11,17 @@ get_target_property(TESSERA_XSIMD_INCLUDE xsimd INTERFACE_INCLUDE_DIRECTORIES)
 add_library(tessera_xsimd INTERFACE)
 target_include_directories(tessera_xsimd SYSTEM INTERFACE ${TESSERA_XSIMD_INCLUDE})
 
+# MPI (Debian: libopenmpi-dev, openmpi-bin) for tessera::distributed; TESSERA_WITH_MPI defaults to
+# whether it is there.
+# Only MPI's C API is used (from C++): no deprecated C++ bindings.
+set(MPI_CXX_SKIP_MPICXX ON)
+find_package(MPI COMPONENTS CXX QUIET)
+option(TESSERA_WITH_MPI "Build tessera::distributed, data-parallel training over MPI" ${MPI_CXX_FOUND})
+if(TESSERA_WITH_MPI AND NOT MPI_CXX_FOUND)
+  message(FATAL_ERROR "TESSERA_WITH_MPI is on but MPI was not found (Debian: apt-get install libopenmpi-dev openmpi-bin)")
+endif()
+message(STATUS "tessera::distributed (MPI): ${TESSERA_WITH_MPI}")
+
 if(TESSERA_BUILD_TESTS)
   find_package(Boost 1.74 REQUIRED COMPONENTS unit_test_framework)
 endif()

@@ -184,6 +184,8 @@ int train(const TrainArgs& args) {
   options.checkpoint = checkpoint;
   options.checkpoint_every = run.checkpoint_every;
   options.checkpoint_metadata = checkpoint_metadata(run);
+  options.processes = args.processes;
+  const bool writer = args.processes == nullptr || args.processes->rank() == 0;  // of metrics and models
 
   tessera::Sequential net = build_network(p, data.train.example_shape(), data.train.classes());
   net.initialize(run.seed, p.init);
@@ -195,7 +197,7 @@ int train(const TrainArgs& args) {
   const auto optimizer = make_optimizer(run.optimizer, run.lr, schedule, net);
 
   std::ofstream metrics;
-  if (!args.metrics.empty()) {
+  if (!args.metrics.empty() && writer) {
     metrics = open_metrics(args.metrics, resumed.has_value(), resumed ? resumed->progress.epoch : 1);
   }
   options.on_epoch = [&](const tessera::EpochStats& s) {
@@ -208,9 +210,12 @@ int train(const TrainArgs& args) {
   fmt::print("Model {}: {} ({} parameters)\n", p.name, architecture(net), net.parameter_count());
   fmt::print("Data {}: {} training and {} test images of {}, {} classes\n", args.data_dir, data.train.size(),
              data.test.size(), data.train.example_shape().to_string(), data.train.classes());
-  fmt::print("Training {} epochs, batch {}, {}, loss {}, seed {}, {} thread{} (isa {})\n", options.epochs,
+  fmt::print("Training {} epochs, batch {}, {}, loss {}, seed {}, {} thread{} (isa {}){}\n", options.epochs,
              options.batch_size, optimizer->name(), loss->name(), run.seed, tessera::max_threads(),
-             tessera::max_threads() == 1 ? "" : "s", tessera::to_string(tessera::gemm_isa()));
+             tessera::max_threads() == 1 ? "" : "s", tessera::to_string(tessera::gemm_isa()),
+             args.processes
+                 ? fmt::format(" in each of {} processes, each batch split across them", args.processes->size())
+                 : "");
   if (!checkpoint.empty()) {
     fmt::print("Checkpoints to {} after each epoch{}\n", checkpoint,
                run.checkpoint_every > 0 ? fmt::format(" and every {} steps", run.checkpoint_every) : "");
@@ -251,7 +256,12 @@ int train(const TrainArgs& args) {
              percent(last.test_accuracy), last.test_loss, last.epoch, seconds,
              seconds > 0.0 ? static_cast<double>(examples) / seconds : 0.0);
 
-  if (!args.save.empty()) {
+  if (args.processes != nullptr) {
+    fmt::print("Gradient sums across the processes: {:.2f} s of the {:.1f} s of training ({:.1f}%)\n",
+               args.processes->seconds_in_sum(), seconds,
+               seconds > 0.0 ? 100.0 * args.processes->seconds_in_sum() / seconds : 0.0);
+  }
+  if (!args.save.empty() && writer) {
     tessera::save_model(args.save, net,
                         {{"preset", p.name},
                          {"loss", to_string(p.loss)},

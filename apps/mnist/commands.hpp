@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "tessera/process_group.hpp"
+
 namespace mnist_app {
 
 struct TrainArgs {
@@ -24,6 +26,8 @@ struct TrainArgs {
   // The options given that fix the run (--model, --epochs, ...): with --resume they come from the
   // checkpoint, and giving one is an error.
   std::vector<std::string> run_settings_given;
+  // The processes of a data-parallel run (mpirun), or null.
+  tessera::ProcessGroup* processes = nullptr;
 };
 
 struct EvalArgs {

@@ -10,8 +10,25 @@
 #include "commands.hpp"
 #include "presets.hpp"
 
+#ifdef TESSERA_MNIST_MPI
+#include <optional>
+
+#include "tessera/distributed.hpp"
+#endif
+
 int main(int argc, char** argv) {
   using namespace mnist_app;
+#ifdef TESSERA_MNIST_MPI
+  // Started by mpirun (or srun): every process runs this program, train splits each batch across them,
+  // and only rank 0 prints (stderr stays open everywhere, for errors).
+  std::optional<tessera::distributed::Session> mpi;
+  std::optional<tessera::distributed::MpiProcessGroup> world;
+  if (tessera::distributed::Session::launched_by_mpi()) {
+    mpi.emplace(&argc, &argv);
+    world.emplace();
+    if (world->rank() != 0 && std::freopen("/dev/null", "w", stdout) == nullptr) return 2;
+  }
+#endif
   CLI::App app{"tessera-mnist: train and evaluate neural networks on MNIST-style IDX data with Tessera"};
   app.require_subcommand(1);
   const std::string data_help = "folder of the IDX files (default: $TESSERA_DATA or ~/.cache/tessera/mnist)";
@@ -73,12 +90,19 @@ int main(int argc, char** argv) {
   for (const char* name : {"--model", "--epochs", "--batch-size", "--lr", "--optimizer", "--seed", "--limit-train"}) {
     if (t->get_option(name)->count() > 0) train.run_settings_given.emplace_back(name);
   }
+#ifdef TESSERA_MNIST_MPI
+  if (world && world->size() > 1) train.processes = &*world;
+#endif
   try {
     if (t->parsed()) return run_train(train);
     if (e->parsed()) return run_eval(eval);
     return run_predict(predict);
   } catch (const std::exception& error) {
     std::fflush(stdout);
+#ifdef TESSERA_MNIST_MPI
+    // One process failing must stop them all, not leave the others waiting in a gradient sum.
+    if (train.processes != nullptr) world->abort(std::string("tessera-mnist: error: ") + error.what(), 2);
+#endif
     fmt::print(stderr, "\ntessera-mnist: error: {}\n", error.what());
     return 2;
   }

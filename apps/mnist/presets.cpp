@@ -140,7 +140,15 @@ int default_threads() {
     }
     return static_cast<int>(n);
   }
-  return tbb::info::default_concurrency();
+  // Several processes of an MPI job on this machine share its cores.
+  int local_processes = 1;
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"}) {
+    if (const char* v = std::getenv(name); v != nullptr && std::atoi(v) > 0) {
+      local_processes = std::atoi(v);
+      break;
+    }
+  }
+  return std::max(1, tbb::info::default_concurrency() / local_processes);
 }
 
 }  // namespace mnist_app

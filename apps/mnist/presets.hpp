@@ -44,7 +44,8 @@ std::unique_ptr<tessera::Optimizer> make_optimizer(const std::string& name, floa
 
 // ${TESSERA_DATA:-$HOME/.cache/tessera/mnist}
 std::string default_data_dir();
-// TESSERA_NUM_THREADS when set, else every core. Throws std::invalid_argument for a bad value.
+// TESSERA_NUM_THREADS when set, else every core (shared out among the processes of an MPI job on this
+// machine). Throws std::invalid_argument for a bad value.
 int default_threads();
 
 // As recorded in model files ("mse", "cross_entropy"), and back (std::invalid_argument if unknown).

@@ -229,7 +229,12 @@ Tensor Sequential::parameters() {
 
 Tensor Sequential::gradients() {
   build();
-  if (gradients_cleared_) grads_.fill(0.0f);
+  if (gradients_cleared_) {
+    // Really zero now: whatever the caller writes into them stays (a data-parallel step sums them
+    // across processes even where this one had no examples).
+    grads_.fill(0.0f);
+    gradients_cleared_ = false;
+  }
   return grads_.view();
 }
 

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <optional>
 
+#include "parallel.hpp"
 #include "progress.hpp"
 #include "tessera/threading.hpp"
 #include "timing.hpp"
@@ -58,6 +59,7 @@ Trainer::Trainer(Sequential& net, const Loss& loss, Optimizer& optimizer, Traine
   progress_.batch_size = options_.batch_size;
   progress_.epochs = options_.epochs;
   if (options_.out == nullptr) options_.out = &std::cout;
+  if (options_.processes != nullptr && options_.processes->rank() != 0) options_.progress = Progress::None;
   if (options_.progress == Progress::Auto) {
     options_.progress = options_.out == &std::cout && ::isatty(STDOUT_FILENO) ? Progress::Bar : Progress::Lines;
   }
@@ -69,6 +71,8 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) 
   std::vector<std::int32_t> labels(static_cast<std::size_t>(batch)), predicted(labels.size());
   const std::vector<std::int64_t> order = train.shuffled_order(options_.seed, epoch);
   const std::int64_t steps = (train.size() + batch - 1) / batch;
+  const std::int64_t rank = options_.processes ? options_.processes->rank() : 0;
+  const std::int64_t ranks = options_.processes ? options_.processes->size() : 1;
   TrainingProgress& at = progress_;
   if (at.epoch == epoch && at.step > 0) {
     if (at.examples_per_epoch != train.size()) {
@@ -91,24 +95,32 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) 
   for (std::int64_t step = at.step; step < steps; ++step) {
     const std::int64_t first = step * batch;
     const std::int64_t n = std::min(batch, train.size() - first);
-    // The epoch's last batch may be smaller: views of the same buffers.
-    Tensor xb = n == batch ? x.view() : x.rows(0, n);
-    const std::span<std::int32_t> lb(labels.data(), static_cast<std::size_t>(n));
-    train.gather(order, first, xb, lb);
-    train.prefetch(order, first + n, batch);
+    // This process's contiguous shard of the global batch (all of it in a single process).
+    const std::int64_t lo = n * rank / ranks, local = n * (rank + 1) / ranks - lo;
     optimizer_.zero_grad();
-    const Tensor& y = net_.forward(xb);
-    const float loss = loss_.compute(y, lb, &net_.output_gradient());
-    if (!std::isfinite(loss)) {
+    double loss_sum = 0.0;  // over this shard's examples
+    std::int64_t correct = 0;
+    if (local > 0) {
+      // The epoch's last batch may be smaller: views of the same buffers.
+      Tensor xb = local == batch ? x.view() : x.rows(0, local);
+      const std::span<std::int32_t> lb(labels.data(), static_cast<std::size_t>(local));
+      train.gather(order, first + lo, xb, lb);
+      train.prefetch(order, first + n + lo, local);
+      const Tensor& y = net_.forward(xb);
+      loss_sum = static_cast<double>(loss_.compute(y, lb, &net_.output_gradient())) * static_cast<double>(local);
+      correct = count_correct(y, lb, std::span<std::int32_t>(predicted.data(), lb.size()));
+      net_.backward(net_.output_gradient());
+    }
+    if (options_.processes != nullptr) sum_across_processes(local, n, loss_sum, correct);
+    if (!std::isfinite(loss_sum)) {
       if (bar) bar->clear();
       throw TrainingDiverged("training diverged at epoch " + std::to_string(epoch) + ", step " +
                              std::to_string(step + 1) + " of " + std::to_string(steps) + ": the loss is " +
-                             (std::isnan(loss) ? "NaN" : "infinite") + "; try a smaller learning rate");
+                             (std::isnan(loss_sum) ? "NaN" : "infinite") + "; try a smaller learning rate");
     }
-    at.correct += count_correct(y, lb, std::span<std::int32_t>(predicted.data(), lb.size()));
-    net_.backward(net_.output_gradient());
     optimizer_.step();
-    at.loss_sum += static_cast<double>(loss) * static_cast<double>(n);
+    at.correct += correct;
+    at.loss_sum += loss_sum;
     at.examples += n;
     at.step = step + 1;
     if (options_.checkpoint_every > 0 && ((epoch - 1) * steps + at.step) % options_.checkpoint_every == 0) {
@@ -172,7 +184,27 @@ std::vector<EpochStats> Trainer::fit(const data::Dataset& train, const data::Dat
 }
 
 void Trainer::save_checkpoint(const std::filesystem::path& file) {
+  // Every process holds the same state: one writes it.
+  if (options_.processes != nullptr && options_.processes->rank() != 0) return;
   tessera::save_checkpoint(file, net_, optimizer_, progress_, options_.checkpoint_metadata);
+}
+
+void Trainer::sum_across_processes(std::int64_t local, std::int64_t n, double& loss_sum, std::int64_t& correct) {
+  // The losses average over each shard: weighting each shard's gradient by its share of the batch
+  // makes the sum the gradient of the loss averaged over the whole batch.
+  Tensor g = net_.gradients();
+  if (local != n) {
+    const float share = static_cast<float>(static_cast<double>(local) / static_cast<double>(n));
+    float* p = g.data();
+    detail::for_each_chunk(g.size(), detail::kElementwiseChunk, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i) p[i] *= share;
+    });
+  }
+  options_.processes->sum(g.data(), g.size());
+  double figures[2] = {loss_sum, static_cast<double>(correct)};
+  options_.processes->sum(figures, 2);
+  loss_sum = figures[0];
+  correct = static_cast<std::int64_t>(figures[1]);
 }
 
 void Trainer::resume(const Checkpoint& checkpoint) {

@@ -14,6 +14,7 @@
 #include "tessera/loss.hpp"
 #include "tessera/network.hpp"
 #include "tessera/optim.hpp"
+#include "tessera/process_group.hpp"
 
 namespace tessera {
 
@@ -67,6 +68,13 @@ struct TrainerOptions {
   std::filesystem::path checkpoint;
   std::int64_t checkpoint_every = 0;
   ModelMetadata checkpoint_metadata;
+  // Data-parallel training when not null (it must outlive the Trainer): every process runs the same
+  // loop over the same shuffled order, takes its contiguous shard of each global batch of
+  // `batch_size` examples, and the gradients (weighted by each shard's share of the batch) are summed
+  // across the processes before every optimizer step, so all of them take the same step and keep
+  // bit-identical parameters. The epoch's loss and accuracy are summed too. Only rank 0 prints
+  // progress and writes checkpoints; on_epoch is called on every process.
+  ProcessGroup* processes = nullptr;
 };
 
 class Trainer {
@@ -102,6 +110,10 @@ class Trainer {
   Sequential& net_;
   const Loss& loss_;
   Optimizer& optimizer_;
+  // Weights this process's gradients by its shard's share of the batch and sums gradients, loss and
+  // correct predictions over the processes.
+  void sum_across_processes(std::int64_t local, std::int64_t n, double& loss_sum, std::int64_t& correct);
+
   TrainerOptions options_;
   TrainingProgress progress_;
   bool resumed_ = false;  // fit() starts at progress_ rather than at epoch 1
