@@ -173,8 +173,16 @@ int train(const TrainArgs& args) {
   }
   const Preset& p = preset(run.model);
 
-  tessera::data::Split data = tessera::data::load_mnist(args.data_dir);
-  if (run.limit_train > 0) data.train = data.train.head(run.limit_train);
+  // Each process of a data-parallel run reads only its part of the training set.
+  tessera::data::IdxPart part{0, 1, run.limit_train};
+  if (args.processes != nullptr) part = {args.processes->rank(), args.processes->size(), run.limit_train};
+  tessera::data::Split data = tessera::data::load_mnist(args.data_dir, part);
+  std::int64_t train_size = data.train.size();
+  if (args.processes != nullptr) {
+    double total = static_cast<double>(train_size);
+    args.processes->sum(&total, 1);
+    train_size = static_cast<std::int64_t>(total);
+  }
   if (args.limit_test > 0) data.test = data.test.head(args.limit_test);
 
   tessera::TrainerOptions options;
@@ -185,12 +193,13 @@ int train(const TrainArgs& args) {
   options.checkpoint_every = run.checkpoint_every;
   options.checkpoint_metadata = checkpoint_metadata(run);
   options.processes = args.processes;
+  options.sharded_data = args.processes != nullptr;
   const bool writer = args.processes == nullptr || args.processes->rank() == 0;  // of metrics and models
 
   tessera::Sequential net = build_network(p, data.train.example_shape(), data.train.classes());
   net.initialize(run.seed, p.init);
   const auto loss = make_loss(p.loss);
-  const std::int64_t steps_per_epoch = (data.train.size() + options.batch_size - 1) / options.batch_size;
+  const std::int64_t steps_per_epoch = (train_size + options.batch_size - 1) / options.batch_size;
   const tessera::LRSchedule schedule =
       p.cosine ? tessera::LRSchedule::cosine(std::max<std::int64_t>(1, options.epochs * steps_per_epoch))
                : tessera::LRSchedule::constant();
@@ -208,7 +217,8 @@ int train(const TrainArgs& args) {
   };
 
   fmt::print("Model {}: {} ({} parameters)\n", p.name, architecture(net), net.parameter_count());
-  fmt::print("Data {}: {} training and {} test images of {}, {} classes\n", args.data_dir, data.train.size(),
+  fmt::print("Data {}: {} training{} and {} test images of {}, {} classes\n", args.data_dir, train_size,
+             args.processes ? fmt::format(" (each process reads its part: {} here)", data.train.size()) : "",
              data.test.size(), data.train.example_shape().to_string(), data.train.classes());
   fmt::print("Training {} epochs, batch {}, {}, loss {}, seed {}, {} thread{} (isa {}){}\n", options.epochs,
              options.batch_size, optimizer->name(), loss->name(), run.seed, tessera::max_threads(),

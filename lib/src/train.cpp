@@ -66,18 +66,22 @@ Trainer::Trainer(Sequential& net, const Loss& loss, Optimizer& optimizer, Traine
 }
 
 EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) {
-  const std::int64_t batch = std::min(options_.batch_size, std::max<std::int64_t>(1, train.size()));
-  Tensor x = batch_buffer(net_, train, batch);
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(batch)), predicted(labels.size());
-  const std::vector<std::int64_t> order = train.shuffled_order(options_.seed, epoch);
-  const std::int64_t steps = (train.size() + batch - 1) / batch;
   const std::int64_t rank = options_.processes ? options_.processes->rank() : 0;
   const std::int64_t ranks = options_.processes ? options_.processes->size() : 1;
+  const bool sharded = options_.sharded_data && options_.processes != nullptr;
+  // The epoch's examples over all processes; each process's own part, shuffled, when sharded.
+  const std::int64_t examples = sharded ? sharded_epoch_size(train.size()) : train.size();
+  const std::int64_t batch = std::min(options_.batch_size, std::max<std::int64_t>(1, examples));
+  Tensor x = batch_buffer(net_, train, batch);
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(batch)), predicted(labels.size());
+  const std::vector<std::int64_t> order = train.shuffled_order(
+      sharded ? options_.seed + 0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(rank + 1) : options_.seed, epoch);
+  const std::int64_t steps = (examples + batch - 1) / batch;
   TrainingProgress& at = progress_;
   if (at.epoch == epoch && at.step > 0) {
-    if (at.examples_per_epoch != train.size()) {
+    if (at.examples_per_epoch != examples) {
       throw std::invalid_argument("the checkpoint was taken over " + std::to_string(at.examples_per_epoch) +
-                                  " training examples, but this data has " + std::to_string(train.size()));
+                                  " training examples, but this data has " + std::to_string(examples));
     }
   } else {
     at.epoch = epoch;
@@ -85,7 +89,7 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) 
     at.loss_sum = at.seconds = 0.0;
     at.correct = at.examples = 0;
   }
-  at.examples_per_epoch = train.size();
+  at.examples_per_epoch = examples;
   std::optional<detail::ProgressBar> bar;
   if (options_.progress == Progress::Bar) bar.emplace(*options_.out, epoch, options_.epochs, steps);
 
@@ -94,9 +98,13 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) 
   double saving = 0.0;  // checkpoint writes, left out of the epoch's time
   for (std::int64_t step = at.step; step < steps; ++step) {
     const std::int64_t first = step * batch;
-    const std::int64_t n = std::min(batch, train.size() - first);
-    // This process's contiguous shard of the global batch (all of it in a single process).
-    const std::int64_t lo = n * rank / ranks, local = n * (rank + 1) / ranks - lo;
+    const std::int64_t n = std::min(batch, examples - first);
+    // This process's examples of the global batch [first, first + n): a contiguous shard of it (all of
+    // it in a single process), or, sharded, the positions ≡ rank (mod ranks), from its own part.
+    const auto dealt = [&](std::int64_t end) { return (end + ranks - 1 - rank) / ranks; };  // of [0, end)
+    const std::int64_t lo = sharded ? dealt(first) : first + n * rank / ranks;              // in `order`
+    const std::int64_t local = sharded ? dealt(first + n) - lo : first + n * (rank + 1) / ranks - lo;
+    const std::int64_t next = sharded ? dealt(first + n) : first + n + n * rank / ranks;
     optimizer_.zero_grad();
     double loss_sum = 0.0;  // over this shard's examples
     std::int64_t correct = 0;
@@ -104,8 +112,8 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) 
       // The epoch's last batch may be smaller: views of the same buffers.
       Tensor xb = local == batch ? x.view() : x.rows(0, local);
       const std::span<std::int32_t> lb(labels.data(), static_cast<std::size_t>(local));
-      train.gather(order, first + lo, xb, lb);
-      train.prefetch(order, first + n + lo, local);
+      train.gather(order, lo, xb, lb);
+      train.prefetch(order, next, local);
       const Tensor& y = net_.forward(xb);
       loss_sum = static_cast<double>(loss_.compute(y, lb, &net_.output_gradient())) * static_cast<double>(local);
       correct = count_correct(y, lb, std::span<std::int32_t>(predicted.data(), lb.size()));
@@ -187,6 +195,25 @@ void Trainer::save_checkpoint(const std::filesystem::path& file) {
   // Every process holds the same state: one writes it.
   if (options_.processes != nullptr && options_.processes->rank() != 0) return;
   tessera::save_checkpoint(file, net_, optimizer_, progress_, options_.checkpoint_metadata);
+}
+
+std::int64_t Trainer::sharded_epoch_size(std::int64_t mine) {
+  double sizes[2] = {static_cast<double>(mine), 0.0};
+  options_.processes->sum(sizes, 1);
+  const auto total = static_cast<std::int64_t>(sizes[0]);
+  const std::int64_t rank = options_.processes->rank(), ranks = options_.processes->size();
+  const std::int64_t expected = total > rank ? (total - rank + ranks - 1) / ranks : 0;
+  if (mine != expected) {
+    throw std::invalid_argument("process " + std::to_string(rank) + " of " + std::to_string(ranks) + " holds " +
+                                std::to_string(mine) + " of the " + std::to_string(total) +
+                                " training examples, not its part (" + std::to_string(expected) +
+                                "): read it with IdxPart{rank, size}");
+  }
+  if (options_.batch_size < ranks) {
+    throw std::invalid_argument("a batch of " + std::to_string(options_.batch_size) + " cannot be dealt to " +
+                                std::to_string(ranks) + " processes");
+  }
+  return total;
 }
 
 void Trainer::sum_across_processes(std::int64_t local, std::int64_t n, double& loss_sum, std::int64_t& correct) {

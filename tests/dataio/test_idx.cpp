@@ -106,3 +106,36 @@ BOOST_AUTO_TEST_CASE(corrupt_compressed_data_is_a_clear_error) {
     expect_error<DataError>([&] { data::read_idx(dir / "cut.gz"); }, "cut.gz");
   }
 }
+
+BOOST_AUTO_TEST_CASE(parts_read_only_their_items_and_tile_the_file) {
+  TempDir dir;
+  const std::int64_t items = 10, item_bytes = 6;
+  const auto data = pixels(static_cast<std::size_t>(items * item_bytes));
+  const auto bytes = idx_bytes({10, 2, 3}, data);
+  test::write_bytes(dir / "raw", bytes);
+  test::write_gzip(dir / "compressed", bytes);
+  for (const char* name : {"raw", "compressed"}) {
+    for (std::int64_t limit : {0, 7}) {
+      for (std::int64_t count : {1, 2, 3, 4}) {
+        BOOST_TEST_CONTEXT(name << ", limit " << limit << ", " << count << " parts") {
+          std::vector<std::uint8_t> joined;
+          const std::int64_t kept = limit > 0 ? limit : items;
+          for (std::int64_t i = 0; i < count; ++i) {
+            const data::IdxArray a = data::read_idx(dir / name, data::IdxPart{i, count, limit});
+            // Part i holds ceil((kept - i) / count) items: the epoch positions the Trainer deals it.
+            BOOST_TEST(a.dims[0] == (kept - i + count - 1) / count);
+            BOOST_TEST(a.dims[1] == 2);
+            joined.insert(joined.end(), a.data.begin(), a.data.end());
+          }
+          const std::vector<std::uint8_t> expected(data.begin(), data.begin() + kept * item_bytes);
+          BOOST_TEST(joined == expected, boost::test_tools::per_element());
+        }
+      }
+    }
+  }
+  test::expect_invalid([&] { data::read_idx(dir / "raw", data::IdxPart{2, 2, 0}); }, "is not a part");
+  test::expect_invalid([&] { data::read_idx(dir / "raw", data::IdxPart{0, 0, 0}); }, "is not a part");
+  // A part still checks what it reads: the file cut inside it is an error.
+  test::write_bytes(dir / "cut", std::vector<std::uint8_t>(bytes.begin(), bytes.end() - 10));
+  expect_error<data::DataError>([&] { data::read_idx(dir / "cut", data::IdxPart{1, 2, 0}); }, "truncated");
+}

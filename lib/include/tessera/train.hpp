@@ -75,6 +75,12 @@ struct TrainerOptions {
   // bit-identical parameters. The epoch's loss and accuracy are summed too. Only rank 0 prints
   // progress and writes checkpoints; on_epoch is called on every process.
   ProcessGroup* processes = nullptr;
+  // With processes: each process's training data is only its part of the training set, as
+  // data::load_mnist's (or read_idx's) IdxPart{rank, size} gives it, rather than all of it. Each
+  // process then shuffles its own part every epoch, and global batch position p of an epoch is dealt
+  // to process p mod size: a global batch is still batch_size examples, each process reads and
+  // holds only its part, and the run repeats bit for bit (but draws other batches than one process).
+  bool sharded_data = false;
 };
 
 class Trainer {
@@ -113,6 +119,8 @@ class Trainer {
   // Weights this process's gradients by its shard's share of the batch and sums gradients, loss and
   // correct predictions over the processes.
   void sum_across_processes(std::int64_t local, std::int64_t n, double& loss_sum, std::int64_t& correct);
+  // The training set's size over all processes, each holding its part (checked).
+  std::int64_t sharded_epoch_size(std::int64_t mine);
 
   TrainerOptions options_;
   TrainingProgress progress_;

@@ -23,9 +23,10 @@ Dataset::Dataset(std::vector<std::uint8_t> images, std::vector<std::uint8_t> lab
   set_classes(classes);
 }
 
-Dataset Dataset::from_idx(const std::filesystem::path& images_file, const std::filesystem::path& labels_file) {
-  IdxArray images = read_idx(images_file);
-  IdxArray labels = read_idx(labels_file);
+Dataset Dataset::from_idx(const std::filesystem::path& images_file, const std::filesystem::path& labels_file,
+                          const IdxPart& part) {
+  IdxArray images = read_idx(images_file, part);
+  IdxArray labels = read_idx(labels_file, part);
   if (images.dims.size() < 2) {
     throw DataError(images_file.string() + ": an images file needs at least 2 dimensions (count, pixels...), got " +
                     std::to_string(images.dims.size()));
@@ -142,7 +143,7 @@ std::vector<std::int64_t> Dataset::sequential_order() const {
   return order;
 }
 
-Split load_mnist(const std::filesystem::path& dir) {
+Split load_mnist(const std::filesystem::path& dir, const IdxPart& train_part) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     throw DataError(dir.string() + ": no such folder; run scripts/fetch-mnist, or pass the folder that holds the data");
@@ -152,7 +153,7 @@ Split load_mnist(const std::filesystem::path& dir) {
   const auto train_labels = find_idx_file(dir, "train-labels-idx1-ubyte");
   const auto test_images = find_idx_file(dir, "t10k-images-idx3-ubyte");
   const auto test_labels = find_idx_file(dir, "t10k-labels-idx1-ubyte");
-  Split split{Dataset::from_idx(train_images, train_labels), Dataset::from_idx(test_images, test_labels)};
+  Split split{Dataset::from_idx(train_images, train_labels, train_part), Dataset::from_idx(test_images, test_labels)};
   if (!(split.train.example_shape() == split.test.example_shape())) {
     throw DataError(dir.string() + ": training images are " + split.train.example_shape().to_string() +
                     " but test images are " + split.test.example_shape().to_string());

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <stdexcept>
 
 namespace tessera::data {
 
@@ -45,7 +46,13 @@ std::uint32_t big_endian(const std::uint8_t* p) {
 
 }  // namespace
 
-IdxArray read_idx(const std::filesystem::path& file) {
+IdxArray read_idx(const std::filesystem::path& file) { return read_idx(file, IdxPart{}); }
+
+IdxArray read_idx(const std::filesystem::path& file, const IdxPart& part) {
+  if (part.count < 1 || part.index < 0 || part.index >= part.count || part.limit < 0) {
+    throw std::invalid_argument("read_idx: part " + std::to_string(part.index) + " of " + std::to_string(part.count) +
+                                " (limit " + std::to_string(part.limit) + ") is not a part");
+  }
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) fail(file, "no such file");
   GzFile f(gzopen(file.c_str(), "rb"));
@@ -77,22 +84,43 @@ IdxArray read_idx(const std::filesystem::path& file) {
     if (expected > (std::uint64_t{1} << 40)) fail(file, "the header's extents describe more than 1 TiB of data");
   }
 
+  // The part's items: [first, first + items) of the first `limit` (all when 0).
+  const auto all = static_cast<std::uint64_t>(out.dims[0]);
+  const std::uint64_t item_bytes = expected / all;
+  const std::uint64_t kept = part.limit > 0 ? std::min(all, static_cast<std::uint64_t>(part.limit)) : all;
+  const auto index = static_cast<std::uint64_t>(part.index), parts = static_cast<std::uint64_t>(part.count);
+  const auto share = [&](std::uint64_t i) { return kept > i ? (kept - i + parts - 1) / parts : 0; };
+  std::uint64_t first = 0;
+  for (std::uint64_t i = 0; i < index; ++i) first += share(i);
+  const std::uint64_t items = share(index);
+  const bool whole = first == 0 && items == all;
+  if (first > 0) {
+    const std::uint64_t skip = first * item_bytes;
+    if (gzseek(f.get(), static_cast<z_off_t>(skip), SEEK_CUR) < 0) {
+      fail(file, "truncated: cannot reach byte " + std::to_string(skip) + " of its data");
+    }
+  }
+  const std::uint64_t wanted = items * item_bytes;
+
   // Chunked reading: memory grows with the data present, not with what the header claims.
   constexpr std::size_t kChunk = std::size_t{1} << 22;
-  while (out.data.size() < expected) {
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, expected - out.data.size()));
+  while (out.data.size() < wanted) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, wanted - out.data.size()));
     const std::size_t have = out.data.size();
     out.data.resize(have + want);
     const std::size_t got = read_some(f.get(), file, out.data.data() + have, want);
     if (got < want) {
       fail(file, "truncated: the header promises " + std::to_string(expected) + " bytes of data, the file has " +
-                     std::to_string(have + got));
+                     std::to_string(first * item_bytes + have + got));
     }
   }
-  std::uint8_t extra = 0;
-  if (read_some(f.get(), file, &extra, 1) != 0) {
-    fail(file, "the file continues past the " + std::to_string(expected) + " bytes of data its header describes");
+  if (whole) {
+    std::uint8_t extra = 0;
+    if (read_some(f.get(), file, &extra, 1) != 0) {
+      fail(file, "the file continues past the " + std::to_string(expected) + " bytes of data its header describes");
+    }
   }
+  out.dims[0] = static_cast<std::int64_t>(items);
   return out;
 }
 

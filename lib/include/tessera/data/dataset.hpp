@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "tessera/data/idx.hpp"
 #include "tessera/tensor.hpp"
 
 namespace tessera::data {
@@ -20,8 +21,10 @@ class Dataset {
           std::int32_t classes);
 
   // An images file (idx3: count × rows × cols) and its labels file (idx1: count). The class count is
-  // one more than the largest label. Throws DataError naming the file that is wrong.
-  static Dataset from_idx(const std::filesystem::path& images, const std::filesystem::path& labels);
+  // one more than the largest label. Throws DataError naming the file that is wrong. With `part`, only
+  // that part of the examples is read (read_idx).
+  static Dataset from_idx(const std::filesystem::path& images, const std::filesystem::path& labels,
+                          const IdxPart& part = {});
 
   std::int64_t size() const noexcept { return static_cast<std::int64_t>(labels_.size()); }
   // The shape of one image: [rows, cols] from the file (a Dense network reads it flattened).
@@ -68,7 +71,9 @@ struct Split {
 
 // The four MNIST-style files in `dir` (train-images-idx3-ubyte, train-labels-idx1-ubyte,
 // t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, in the usual spellings, raw or gzip). Both sets get
-// the larger class count. Throws DataError naming the missing or bad file.
-Split load_mnist(const std::filesystem::path& dir);
+// the larger class count. Throws DataError naming the missing or bad file. With `train_part`, only
+// that part of the training set is read (each process of a data-parallel run reads its own; the test
+// set is read whole).
+Split load_mnist(const std::filesystem::path& dir, const IdxPart& train_part = {});
 
 }  // namespace tessera::data
