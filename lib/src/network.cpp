@@ -217,6 +217,10 @@ void Sequential::train() {
   for (auto& l : layers_) l->set_training(true);
 }
 
+void Sequential::set_random_stream(std::uint64_t stream) {
+  for (auto& l : layers_) l->set_random_stream(stream);
+}
+
 void Sequential::eval() {
   training_ = false;
   for (auto& l : layers_) l->set_training(false);

@@ -60,6 +60,7 @@ Trainer::Trainer(Sequential& net, const Loss& loss, Optimizer& optimizer, Traine
   progress_.epochs = options_.epochs;
   if (options_.out == nullptr) options_.out = &std::cout;
   if (options_.processes != nullptr && options_.processes->rank() != 0) options_.progress = Progress::None;
+  if (options_.processes != nullptr) net_.set_random_stream(static_cast<std::uint64_t>(options_.processes->rank()));
   if (options_.progress == Progress::Auto) {
     options_.progress = options_.out == &std::cout && ::isatty(STDOUT_FILENO) ? Progress::Bar : Progress::Lines;
   }

@@ -107,3 +107,17 @@ BOOST_AUTO_TEST_CASE(the_random_state_resumes_the_mask_sequence) {
   BOOST_TEST(std::memcmp(y.data(), z.data(), static_cast<std::size_t>(y.size()) * sizeof(float)) == 0);
   test::expect_invalid([&] { resumed.set_random_state({1, 2, 3}); }, "a random state is {seed, draws}, got 3 values");
 }
+
+BOOST_AUTO_TEST_CASE(each_process_of_a_data_parallel_run_draws_its_own_masks) {
+  Tensor x(Shape{4, 300});
+  x.fill(1.0f);
+  Tensor y0(x.shape()), y1(x.shape()), again(x.shape());
+  Dropout a = seeded(0.5f, 300, 5), b = seeded(0.5f, 300, 5), c = seeded(0.5f, 300, 5);
+  b.set_random_stream(1);
+  c.set_random_stream(0);
+  a.forward(x, y0);
+  b.forward(x, y1);
+  c.forward(x, again);
+  BOOST_TEST(std::memcmp(y0.data(), y1.data(), static_cast<std::size_t>(x.size()) * sizeof(float)) != 0);
+  BOOST_TEST(std::memcmp(y0.data(), again.data(), static_cast<std::size_t>(x.size()) * sizeof(float)) == 0);
+}

@@ -89,6 +89,9 @@ class Sequential {
 
   void train();
   void eval();
+  // Tells layers that draw random numbers (Dropout) which process of a data-parallel run this is, so
+  // that the processes' shards of a batch get masks of their own (0, the default: one process).
+  void set_random_stream(std::uint64_t stream);
   bool training() const noexcept { return training_; }
 
   // Flat views of all parameters and all gradients, layer after layer in the same layout.

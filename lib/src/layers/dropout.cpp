@@ -36,6 +36,8 @@ void Dropout::set_random_state(const std::vector<std::uint64_t>& state) {
   draws_ = state[1];
 }
 
+void Dropout::set_random_stream(std::uint64_t stream) { stream_ = stream; }
+
 void Dropout::forward(const Tensor& x, Tensor& y) {
   detail::check_forward(*this, x, y);
   masked_ = training_ && p_ > 0.0f;
@@ -49,8 +51,10 @@ void Dropout::forward(const Tensor& x, Tensor& y) {
   const auto threshold = static_cast<std::uint64_t>(std::ldexp(static_cast<double>(p_), 32));
   const float scale = 1.0f / (1.0f - p_);
   const std::uint64_t draw = draws_++;
+  // Another process of a data-parallel run draws from a seed of its own (stream 0 keeps the seed).
+  const std::uint64_t seed = seed_ ^ (0x9E3779B97F4A7C15ULL * stream_);
   detail::for_each_chunk(n, detail::kElementwiseChunk, [&](std::int64_t begin, std::int64_t end) {
-    Rng rng(seed_, (draw << 32) | static_cast<std::uint64_t>(begin / detail::kElementwiseChunk));
+    Rng rng(seed, (draw << 32) | static_cast<std::uint64_t>(begin / detail::kElementwiseChunk));
     for (std::int64_t i = begin; i < end; i += 2) {
       const std::uint64_t bits = rng.next_u64();
       mask_[static_cast<std::size_t>(i)] = (bits & 0xffffffffU) >= threshold ? scale : 0.0f;

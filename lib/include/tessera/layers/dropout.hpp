@@ -25,6 +25,8 @@ class Dropout final : public Layer {
   void initialize(Init init, Rng& rng) override;
   void set_training(bool training) override { training_ = training; }
   bool training() const noexcept { return training_; }
+  // Stream s > 0 (process s of a data-parallel run) draws its masks from a seed of its own.
+  void set_random_stream(std::uint64_t stream) override;
   // {seed, masks drawn}.
   std::vector<std::uint64_t> random_state() const override { return {seed_, draws_}; }
   void set_random_state(const std::vector<std::uint64_t>& state) override;
@@ -42,6 +44,7 @@ class Dropout final : public Layer {
   bool masked_ = false;  // whether the last forward applied a mask
   std::uint64_t seed_ = 0;
   std::uint64_t draws_ = 0;  // training forwards since initialize()
+  std::uint64_t stream_ = 0;
   std::vector<float> mask_;  // 0 or 1/(1 − p) per element of the last training forward
 };
 

@@ -72,6 +72,9 @@ class Layer {
   // Training or evaluation mode (for layers such as dropout that differ).
   virtual void set_training(bool /*training*/) {}
 
+  // Which process of a data-parallel run draws (Sequential::set_random_stream); 0 by default.
+  virtual void set_random_stream(std::uint64_t /*stream*/) {}
+
   // Random state the layer carries from step to step (Dropout's seed and count of masks drawn), so
   // that a checkpoint can resume the exact sequence. Empty for layers without any.
   virtual std::vector<std::uint64_t> random_state() const { return {}; }
