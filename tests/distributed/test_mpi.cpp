@@ -65,6 +65,28 @@ Sequential mlp() {
   return net;
 }
 
+struct Run {
+  std::uint64_t parameters;  // fingerprint
+  double accuracy;
+  std::int64_t examples;  // of the last epoch
+};
+
+// Three epochs of mlp() with Adam, batch 50, on `train` (across `processes` when not null).
+Run train_mlp(const data::Dataset& train, ProcessGroup* processes, bool sharded) {
+  Sequential net = mlp();
+  Adam opt(net, AdamOptions(2e-3f));
+  SoftmaxCrossEntropy loss;
+  TrainerOptions o;
+  o.epochs = 3;
+  o.batch_size = 50;
+  o.progress = Progress::None;
+  o.processes = processes;
+  o.sharded_data = sharded;
+  const auto history = Trainer(net, loss, opt, o).fit(train, &sample().test);
+  return {fingerprint(net.parameters().data(), net.parameter_count()), history.back().test_accuracy,
+          history.back().examples};
+}
+
 }  // namespace
 
 BOOST_TEST_GLOBAL_FIXTURE(MpiFixture);
@@ -147,35 +169,14 @@ BOOST_AUTO_TEST_CASE(the_summed_gradient_is_the_gradient_of_the_whole_batch) {
 BOOST_AUTO_TEST_CASE(data_parallel_training_is_identical_everywhere_repeatable_and_learns) {
   distributed::MpiProcessGroup world(120.0);
   const data::Dataset train = sample().train.head(1500);
-  std::uint64_t runs[2] = {0, 0};
-  double accuracy = 0.0;
-  for (auto& run : runs) {
-    Sequential net = mlp();
-    Adam opt(net, AdamOptions(2e-3f));
-    SoftmaxCrossEntropy loss;
-    TrainerOptions o;
-    o.epochs = 3;
-    o.batch_size = 50;
-    o.progress = Progress::None;
-    o.processes = &world;
-    const auto history = Trainer(net, loss, opt, o).fit(train, &sample().test);
-    run = fingerprint(net.parameters().data(), net.parameter_count());
-    BOOST_TEST(same_everywhere(run));
-    accuracy = history.back().test_accuracy;
-    BOOST_TEST(history.back().examples == 1500);
-  }
-  BOOST_TEST(runs[0] == runs[1]);
+  const Run first = train_mlp(train, &world, false), second = train_mlp(train, &world, false);
+  BOOST_TEST(same_everywhere(first.parameters));
+  BOOST_TEST(first.parameters == second.parameters);
+  BOOST_TEST(first.examples == 1500);
   // The same run in one process (the same global batches): the accuracy within a stated tolerance.
-  Sequential net = mlp();
-  Adam opt(net, AdamOptions(2e-3f));
-  SoftmaxCrossEntropy loss;
-  TrainerOptions o;
-  o.epochs = 3;
-  o.batch_size = 50;
-  o.progress = Progress::None;
-  const double single = Trainer(net, loss, opt, o).fit(train, &sample().test).back().test_accuracy;
-  BOOST_TEST_MESSAGE(world.size() << " processes: " << accuracy << ", one process: " << single);
-  BOOST_TEST(std::abs(accuracy - single) <= 0.02);
+  const double single = train_mlp(train, nullptr, false).accuracy;
+  BOOST_TEST_MESSAGE(world.size() << " processes: " << first.accuracy << ", one process: " << single);
+  BOOST_TEST(std::abs(first.accuracy - single) <= 0.02);
 }
 
 BOOST_AUTO_TEST_CASE(sharded_data_each_process_reading_its_part) {
@@ -183,34 +184,12 @@ BOOST_AUTO_TEST_CASE(sharded_data_each_process_reading_its_part) {
   const data::IdxPart part{world.rank(), world.size(), 1500};
   const data::Split mine = data::load_mnist(TESSERA_TEST_DATA "/mnist-sample", part);
   BOOST_TEST(mine.train.size() == (1500 - world.rank() + world.size() - 1) / world.size());
-  std::uint64_t runs[2] = {0, 0};
-  double accuracy = 0.0;
-  for (auto& run : runs) {
-    Sequential net = mlp();
-    Adam opt(net, AdamOptions(2e-3f));
-    SoftmaxCrossEntropy loss;
-    TrainerOptions o;
-    o.epochs = 3;
-    o.batch_size = 50;
-    o.progress = Progress::None;
-    o.processes = &world;
-    o.sharded_data = true;
-    const auto history = Trainer(net, loss, opt, o).fit(mine.train, &mine.test);
-    run = fingerprint(net.parameters().data(), net.parameter_count());
-    BOOST_TEST(same_everywhere(run));
-    BOOST_TEST(history.back().examples == 1500);  // every example once per epoch, over the processes
-    accuracy = history.back().test_accuracy;
-  }
-  BOOST_TEST(runs[0] == runs[1]);
+  const Run first = train_mlp(mine.train, &world, true), second = train_mlp(mine.train, &world, true);
+  BOOST_TEST(same_everywhere(first.parameters));
+  BOOST_TEST(first.parameters == second.parameters);
+  BOOST_TEST(first.examples == 1500);  // every example once per epoch, over the processes
   // Other batches than one process draws, so not the same numbers: the same accuracy within 3 points.
-  Sequential net = mlp();
-  Adam opt(net, AdamOptions(2e-3f));
-  SoftmaxCrossEntropy loss;
-  TrainerOptions o;
-  o.epochs = 3;
-  o.batch_size = 50;
-  o.progress = Progress::None;
-  const double single = Trainer(net, loss, opt, o).fit(sample().train.head(1500), &sample().test).back().test_accuracy;
-  BOOST_TEST_MESSAGE(world.size() << " processes on their parts: " << accuracy << ", one process: " << single);
-  BOOST_TEST(std::abs(accuracy - single) <= 0.03);
+  const double single = train_mlp(sample().train.head(1500), nullptr, false).accuracy;
+  BOOST_TEST_MESSAGE(world.size() << " processes on their parts: " << first.accuracy << ", one process: " << single);
+  BOOST_TEST(std::abs(first.accuracy - single) <= 0.03);
 }
