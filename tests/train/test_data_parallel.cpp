@@ -1,0 +1,135 @@
+// The Trainer's data-parallel mode without MPI: "processes" that are threads of this one, summing in
+// rank order through shared memory (the contract of ProcessGroup). Their parameters stay
+// bit-identical, a repeated run repeats bit for bit, and they learn as one process does, with every
+// process holding all the data or only its part. tests/distributed does the same over MPI.
+#define BOOST_TEST_MODULE data_parallel
+#include <boost/test/unit_test.hpp>
+
+#include <barrier>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "tessera/tessera.hpp"
+
+using namespace tessera;
+
+namespace {
+
+// `size` threads as the processes of a run. sum(): each thread publishes its buffer; then each adds
+// its own share of the elements over the ranks in rank order and writes the sum into every buffer.
+class ThreadGroup final : public ProcessGroup {
+ public:
+  struct Shared {
+    explicit Shared(int n) : size(n), sync(n), buffers(static_cast<std::size_t>(n)) {}
+    int size;
+    std::barrier<> sync;
+    std::vector<void*> buffers;
+  };
+  ThreadGroup(Shared& shared, int rank) : shared_(shared), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int size() const override { return shared_.size; }
+  void sum(float* values, std::int64_t n) override { sum_impl(values, n); }
+  void sum(double* values, std::int64_t n) override { sum_impl(values, n); }
+
+ private:
+  template <class T>
+  void sum_impl(T* values, std::int64_t n) {
+    shared_.buffers[static_cast<std::size_t>(rank_)] = values;
+    shared_.sync.arrive_and_wait();
+    const std::int64_t lo = n * rank_ / shared_.size, hi = n * (rank_ + 1) / shared_.size;
+    for (std::int64_t i = lo; i < hi; ++i) {
+      T acc = static_cast<T*>(shared_.buffers[0])[i];
+      for (int r = 1; r < shared_.size; ++r) acc += static_cast<T*>(shared_.buffers[static_cast<std::size_t>(r)])[i];
+      for (int r = 0; r < shared_.size; ++r) static_cast<T*>(shared_.buffers[static_cast<std::size_t>(r)])[i] = acc;
+    }
+    shared_.sync.arrive_and_wait();
+  }
+
+  Shared& shared_;
+  int rank_;
+};
+
+const data::Split& sample() {
+  static const data::Split split = data::load_mnist(TESSERA_TEST_DATA "/mnist-sample");
+  return split;
+}
+
+struct Run {
+  Tensor parameters;
+  double accuracy = 0.0;
+  std::int64_t examples = 0;
+};
+
+// Two epochs of a small network with Dropout (its masks must differ per process) and Adam.
+Run train(const data::Dataset& data, ProcessGroup* processes, bool sharded) {
+  Sequential net(Dense(784, 48), ReLU(), Dropout(0.2f), Dense(48, 10));
+  net.initialize(11, Init::He);
+  Adam opt(net, AdamOptions(2e-3f));
+  SoftmaxCrossEntropy loss;
+  TrainerOptions o;
+  o.epochs = 2;
+  o.batch_size = 40;
+  o.progress = Progress::None;
+  o.processes = processes;
+  o.sharded_data = sharded;
+  const auto history = Trainer(net, loss, opt, o).fit(data, &sample().test);
+  return {net.parameters().clone(), history.back().test_accuracy, history.back().examples};
+}
+
+// Runs `ranks` threads as processes, each training on data_of(rank).
+std::vector<Run> run_group(int ranks, bool sharded, const std::function<data::Dataset(int)>& data_of) {
+  ThreadGroup::Shared shared(ranks);
+  std::vector<Run> runs(static_cast<std::size_t>(ranks));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < ranks; ++r) {
+    threads.emplace_back([&, r] {
+      ThreadGroup group(shared, r);
+      runs[static_cast<std::size_t>(r)] = train(data_of(r), &group, sharded);
+    });
+  }
+  for (auto& t : threads) t.join();
+  return runs;
+}
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * 4) == 0;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_process_holding_all_the_data) {
+  const data::Dataset data = sample().train.head(1000);
+  const double single = train(data, nullptr, false).accuracy;
+  for (int ranks : {2, 3}) {
+    const auto runs = run_group(ranks, false, [&](int) { return data; });
+    const auto again = run_group(ranks, false, [&](int) { return data; });
+    for (int r = 0; r < ranks; ++r) {
+      BOOST_TEST(same_bits(runs[static_cast<std::size_t>(r)].parameters, runs[0].parameters), "rank " << r);
+      BOOST_TEST(same_bits(again[static_cast<std::size_t>(r)].parameters, runs[0].parameters), "rank " << r);
+    }
+    BOOST_TEST(runs[0].examples == 1000);
+    BOOST_TEST_MESSAGE(ranks << " processes: " << runs[0].accuracy << ", one: " << single);
+    BOOST_TEST(std::abs(runs[0].accuracy - single) <= 0.03);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(each_process_holding_its_part) {
+  const double single = train(sample().train.head(1000), nullptr, false).accuracy;
+  for (int ranks : {2, 3}) {
+    const auto part_of = [&](int r) {
+      return data::load_mnist(TESSERA_TEST_DATA "/mnist-sample", data::IdxPart{r, ranks, 1000}).train;
+    };
+    const auto runs = run_group(ranks, true, part_of);
+    const auto again = run_group(ranks, true, part_of);
+    for (int r = 0; r < ranks; ++r) {
+      BOOST_TEST(same_bits(runs[static_cast<std::size_t>(r)].parameters, runs[0].parameters), "rank " << r);
+      BOOST_TEST(same_bits(again[static_cast<std::size_t>(r)].parameters, runs[0].parameters), "rank " << r);
+    }
+    BOOST_TEST(runs[0].examples == 1000);  // every example once per epoch, over the processes
+    BOOST_TEST_MESSAGE(ranks << " processes on their parts: " << runs[0].accuracy << ", one: " << single);
+    BOOST_TEST(std::abs(runs[0].accuracy - single) <= 0.03);
+  }
+}
