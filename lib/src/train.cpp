@@ -85,10 +85,7 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) 
                                   " training examples, but this data has " + std::to_string(examples));
     }
   } else {
-    at.epoch = epoch;
-    at.step = 0;
-    at.loss_sum = at.seconds = 0.0;
-    at.correct = at.examples = 0;
+    at.start_epoch(epoch);
   }
   at.examples_per_epoch = examples;
   std::optional<detail::ProgressBar> bar;
@@ -182,11 +179,8 @@ std::vector<EpochStats> Trainer::fit(const data::Dataset& train, const data::Dat
     }
     if (options_.on_epoch) options_.on_epoch(stats);
     history.push_back(stats);
-    // The next epoch, not started: a run resumed from here begins with it.
-    progress_.epoch = epoch + 1;
-    progress_.step = 0;
-    progress_.loss_sum = progress_.seconds = 0.0;
-    progress_.correct = progress_.examples = 0;
+    // A run resumed from here begins with the next epoch.
+    progress_.start_epoch(epoch + 1);
     if (!options_.checkpoint.empty()) save_checkpoint(options_.checkpoint);
   }
   return history;
@@ -199,9 +193,9 @@ void Trainer::save_checkpoint(const std::filesystem::path& file) {
 }
 
 std::int64_t Trainer::sharded_epoch_size(std::int64_t mine) {
-  double sizes[2] = {static_cast<double>(mine), 0.0};
-  options_.processes->sum(sizes, 1);
-  const auto total = static_cast<std::int64_t>(sizes[0]);
+  double size = static_cast<double>(mine);
+  options_.processes->sum(&size, 1);
+  const auto total = static_cast<std::int64_t>(size);
   const std::int64_t rank = options_.processes->rank(), ranks = options_.processes->size();
   const std::int64_t expected = total > rank ? (total - rank + ranks - 1) / ranks : 0;
   if (mine != expected) {

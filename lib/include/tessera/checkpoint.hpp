@@ -41,6 +41,14 @@ struct TrainingProgress {
   std::int64_t correct = 0;
   std::int64_t examples = 0;
   double seconds = 0.0;
+
+  // At the start of `e`, nothing of it done yet.
+  void start_epoch(std::int64_t e) noexcept {
+    epoch = e;
+    step = 0;
+    loss_sum = seconds = 0.0;
+    correct = examples = 0;
+  }
 };
 
 // Writes a checkpoint of `net`, `optimizer` and `progress` to `file` atomically (a temporary file,
