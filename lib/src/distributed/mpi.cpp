@@ -15,13 +15,12 @@
 #include <vector>
 
 #include "tessera/distributed.hpp"
+#include "timing.hpp"
 
 namespace tessera::distributed {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 template <class T>
 MPI_Datatype mpi_type() {
@@ -96,6 +95,16 @@ class MpiProcessGroup::Watchdog {
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
+  // Runs the collective `call`, armed for `step` while it blocks.
+  template <class F>
+  void during(const char* step, F&& call) {
+    arm(step);
+    call();
+    std::lock_guard lock(mutex_);
+    step_ = nullptr;
+  }
+
+ private:
   void arm(const char* step) {
     {
       std::lock_guard lock(mutex_);
@@ -104,12 +113,7 @@ class MpiProcessGroup::Watchdog {
     }
     wake_.notify_one();
   }
-  void disarm() {
-    std::lock_guard lock(mutex_);
-    step_ = nullptr;
-  }
 
- private:
   void watch() {
     std::unique_lock lock(mutex_);
     while (!stop_) {
@@ -137,23 +141,15 @@ class MpiProcessGroup::Watchdog {
   std::thread thread_;
 };
 
-template <class T>
-void MpiProcessGroup::sum_impl(T* values, std::int64_t n) {
-  if (size_ == 1 || n == 0) return;
-  const auto start = Clock::now();
+namespace {
+// values[0, n) summed over the processes: a reduce-scatter in which process `rank` adds its share over
+// the ranks in rank order, then an all-gather. guarded(step, call) runs each collective.
+template <class T, class Guarded>
+void sum_in_rank_order(T* values, std::int64_t n, int rank, int size, const Guarded& guarded) {
   const MPI_Datatype type = mpi_type<T>();
-  if (size_ == 2 && n <= std::numeric_limits<int>::max()) {
-    // Two processes: each element is one addition, a + b on one side and b + a on the other, which
-    // IEEE arithmetic makes the same bits whatever order MPI picks. Its tuned all-reduce is faster.
-    watchdog_->arm("the all-reduce");
-    MPI_Allreduce(MPI_IN_PLACE, values, static_cast<int>(n), type, MPI_SUM, MPI_COMM_WORLD);
-    watchdog_->disarm();
-    seconds_in_sum_ += seconds_since(start);
-    return;
-  }
   // MPI counts are ints: long buffers go in pieces.
   constexpr std::int64_t kPiece = std::int64_t{1} << 28;
-  const std::size_t ranks = static_cast<std::size_t>(size_);
+  const auto ranks = static_cast<std::size_t>(size);
   std::vector<int> counts(ranks), offsets(ranks), recv_counts(ranks), recv_offsets(ranks);
   std::vector<T> received;
   for (std::int64_t base = 0; base < n; base += kPiece) {
@@ -161,32 +157,47 @@ void MpiProcessGroup::sum_impl(T* values, std::int64_t n) {
     T* piece = values + base;
     // Process r owns elements [len·r/size, len·(r+1)/size) of the piece.
     for (std::size_t r = 0; r < ranks; ++r) {
-      offsets[r] = static_cast<int>(len * static_cast<std::int64_t>(r) / size_);
-      counts[r] = static_cast<int>(len * static_cast<std::int64_t>(r + 1) / size_) - offsets[r];
+      offsets[r] = static_cast<int>(len * static_cast<std::int64_t>(r) / size);
+      counts[r] = static_cast<int>(len * static_cast<std::int64_t>(r + 1) / size) - offsets[r];
     }
-    const int mine = counts[static_cast<std::size_t>(rank_)];
+    const int mine = counts[static_cast<std::size_t>(rank)];
     for (std::size_t r = 0; r < ranks; ++r) {
       recv_counts[r] = mine;
       recv_offsets[r] = static_cast<int>(r) * mine;
     }
     received.resize(ranks * static_cast<std::size_t>(mine));
-    watchdog_->arm("the exchange");
-    MPI_Alltoallv(piece, counts.data(), offsets.data(), type, received.data(), recv_counts.data(), recv_offsets.data(),
-                  type, MPI_COMM_WORLD);
-    watchdog_->disarm();
+    guarded("the exchange", [&] {
+      MPI_Alltoallv(piece, counts.data(), offsets.data(), type, received.data(), recv_counts.data(),
+                    recv_offsets.data(), type, MPI_COMM_WORLD);
+    });
     // The sum of this process's share, over the ranks in rank order.
-    T* out = piece + offsets[static_cast<std::size_t>(rank_)];
+    T* out = piece + offsets[static_cast<std::size_t>(rank)];
     for (int j = 0; j < mine; ++j) {
       T acc = received[static_cast<std::size_t>(j)];
       for (std::size_t r = 1; r < ranks; ++r)
         acc += received[r * static_cast<std::size_t>(mine) + static_cast<std::size_t>(j)];
       out[j] = acc;
     }
-    watchdog_->arm("the gathering");
-    MPI_Allgatherv(MPI_IN_PLACE, 0, type, piece, counts.data(), offsets.data(), type, MPI_COMM_WORLD);
-    watchdog_->disarm();
+    guarded("the gathering",
+            [&] { MPI_Allgatherv(MPI_IN_PLACE, 0, type, piece, counts.data(), offsets.data(), type, MPI_COMM_WORLD); });
   }
-  seconds_in_sum_ += seconds_since(start);
+}
+}  // namespace
+
+template <class T>
+void MpiProcessGroup::sum_impl(T* values, std::int64_t n) {
+  if (size_ == 1 || n == 0) return;
+  const double start = detail::now_seconds();
+  const auto guarded = [this](const char* step, const auto& call) { watchdog_->during(step, call); };
+  if (size_ == 2 && n <= std::numeric_limits<int>::max()) {
+    // Two processes: each element is one addition, a + b on one side and b + a on the other, which
+    // IEEE arithmetic makes the same bits whatever order MPI picks. Its tuned all-reduce is faster.
+    guarded("the all-reduce",
+            [&] { MPI_Allreduce(MPI_IN_PLACE, values, static_cast<int>(n), mpi_type<T>(), MPI_SUM, MPI_COMM_WORLD); });
+  } else {
+    sum_in_rank_order(values, n, rank_, size_, guarded);
+  }
+  seconds_in_sum_ += detail::now_seconds() - start;
 }
 
 }  // namespace tessera::distributed
