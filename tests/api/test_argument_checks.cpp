@@ -31,6 +31,14 @@ data::Dataset tiny_data() {
   return data::Dataset(std::vector<std::uint8_t>(8), std::vector<std::uint8_t>{1, 2}, Shape{4}, 10);
 }
 
+// Constructs a Trainer of a small network with `options` (the constructor checks them).
+void make_trainer(const TrainerOptions& options) {
+  Sequential net(Dense(4, 10));
+  SGD sgd(net, SGDOptions(0.1f));
+  const SoftmaxCrossEntropy loss;
+  const Trainer trainer(net, loss, sgd, options);
+}
+
 // Gathers a batch of order.size() examples of `width` pixels from tiny_data(), from position `first`.
 void gather_from(std::vector<std::int64_t> order, std::int64_t first, std::int64_t width) {
   Tensor x(Shape{static_cast<std::int64_t>(order.size()), width});
@@ -264,21 +272,15 @@ BOOST_AUTO_TEST_CASE(losses_optimizers_training) {
        }},
       {"Trainer batch 0", Expect::Invalid, "batch sizes must be >= 1",
        [] {
-         Sequential n(Dense(4, 10));
-         SGD s(n, SGDOptions(0.1f));
-         SoftmaxCrossEntropy l;
          TrainerOptions o;
          o.batch_size = 0;
-         Trainer t(n, l, s, o);
+         make_trainer(o);
        }},
       {"checkpoint_every without a file", Expect::Invalid, "only with a checkpoint file",
        [] {
-         Sequential n(Dense(4, 10));
-         SGD s(n, SGDOptions(0.1f));
-         SoftmaxCrossEntropy l;
          TrainerOptions o;
          o.checkpoint_every = 3;
-         Trainer t(n, l, s, o);
+         make_trainer(o);
        }},
       {"evaluate batch 0", Expect::Invalid, "batch size must be >= 1",
        [] {

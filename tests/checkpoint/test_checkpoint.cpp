@@ -7,12 +7,13 @@
 
 #include <cstring>
 #include <filesystem>
-#include <random>
 #include <vector>
 
 #include "files/byte_codec.hpp"
+#include "support/corrupted_files.hpp"
 #include "support/expect_error.hpp"
 #include "support/files.hpp"
+#include "support/mnist_sample.hpp"
 #include "support/temp_dir.hpp"
 #include "tessera/tessera.hpp"
 
@@ -23,7 +24,7 @@ using tessera::test::TempDir;
 namespace {
 const data::Split& sample() {
   static const data::Split split = [] {
-    data::Split s = data::load_mnist(TESSERA_TEST_DATA "/mnist-sample");
+    data::Split s = test::mnist_sample();
     s.train = s.train.head(300);
     s.test = s.test.head(100);
     return s;
@@ -203,19 +204,9 @@ BOOST_AUTO_TEST_CASE(every_truncation_and_flipped_byte_is_a_clear_error) {
   at.correct = 2;
   save_checkpoint(dir / "good.tck", net, opt, at, {{"k", "v"}});
   BOOST_REQUIRE_NO_THROW(load_checkpoint(dir / "good.tck"));
-  const auto bytes = test::read_bytes(dir / "good.tck");
-  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
-    test::write_bytes(dir / "cut.tck",
-                      std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut)));
-    expect_error<ModelFileError>([&] { load_checkpoint(dir / "cut.tck"); }, "cut.tck: ");
-  }
-  std::mt19937_64 rng(2);
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    auto flipped = bytes;
-    flipped[i] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
-    test::write_bytes(dir / "flipped.tck", flipped);
-    expect_error<ModelFileError>([&] { load_checkpoint(dir / "flipped.tck"); }, "flipped.tck: ");
-  }
+  test::expect_every_cut_and_flip_rejected<ModelFileError>(
+      dir.path(), test::read_bytes(dir / "good.tck"), ".tck",
+      [](const std::filesystem::path& file) { load_checkpoint(file); });
   // A model file is not a checkpoint, nor the other way round.
   save_model(dir / "m.tsr", net);
   expect_error<ModelFileError>([&] { load_checkpoint(dir / "m.tsr"); }, "not a Tessera checkpoint");

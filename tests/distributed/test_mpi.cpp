@@ -15,6 +15,7 @@
 #include <random>
 #include <vector>
 
+#include "support/mnist_sample.hpp"
 #include "tessera/distributed.hpp"
 #include "tessera/tessera.hpp"
 
@@ -54,10 +55,7 @@ std::vector<float> values_of(int rank, std::int64_t n) {
   return v;
 }
 
-const data::Split& sample() {
-  static const data::Split split = data::load_mnist(TESSERA_TEST_DATA "/mnist-sample");
-  return split;
-}
+const data::Split& sample() { return test::mnist_sample(); }
 
 Sequential mlp() {
   Sequential net(Dense(784, 64), ReLU(), Dense(64, 10));
@@ -182,7 +180,7 @@ BOOST_AUTO_TEST_CASE(data_parallel_training_is_identical_everywhere_repeatable_a
 BOOST_AUTO_TEST_CASE(sharded_data_each_process_reading_its_part) {
   distributed::MpiProcessGroup world(120.0);
   const data::IdxPart part{world.rank(), world.size(), 1500};
-  const data::Split mine = data::load_mnist(TESSERA_TEST_DATA "/mnist-sample", part);
+  const data::Split mine = data::load_mnist(test::mnist_sample_dir(), part);
   BOOST_TEST(mine.train.size() == (1500 - world.rank() + world.size() - 1) / world.size());
   const Run first = train_mlp(mine.train, &world, true), second = train_mlp(mine.train, &world, true);
   BOOST_TEST(same_everywhere(first.parameters));

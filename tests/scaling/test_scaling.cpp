@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/mnist_sample.hpp"
 #include "support/threads.hpp"
 #include "tessera/tessera.hpp"
 
@@ -21,10 +22,7 @@ using namespace tessera;
 
 namespace {
 
-const data::Split& sample() {
-  static const data::Split split = data::load_mnist(TESSERA_TEST_DATA "/mnist-sample");
-  return split;
-}
+const data::Split& sample() { return test::mnist_sample(); }
 
 // The app's mlp and cnn presets, built here (the tests link the library only).
 Sequential mlp() {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "files/byte_codec.hpp"
+#include "support/corrupted_files.hpp"
 #include "support/expect_error.hpp"
 #include "support/files.hpp"
 #include "support/finite_difference.hpp"
@@ -123,19 +124,9 @@ BOOST_AUTO_TEST_CASE(every_truncation_and_flipped_byte_is_a_clear_error) {
   for (bool cnn : {false, true}) {
     Sequential net = cnn ? small_cnn() : small_network();
     save_model(dir / "good.tsr", net, {{"loss", "mse"}});
-    const auto bytes = test::read_bytes(dir / "good.tsr");
-    for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
-      test::write_bytes(dir / "cut.tsr",
-                        std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut)));
-      expect_error<ModelFileError>([&] { load_model(dir / "cut.tsr"); }, "cut.tsr: ");
-    }
-    std::mt19937_64 rng(2);
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-      auto flipped = bytes;
-      flipped[i] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
-      test::write_bytes(dir / "flipped.tsr", flipped);
-      expect_error<ModelFileError>([&] { load_model(dir / "flipped.tsr"); }, "flipped.tsr: ");
-    }
+    test::expect_every_cut_and_flip_rejected<ModelFileError>(
+        dir.path(), test::read_bytes(dir / "good.tsr"), ".tsr",
+        [](const std::filesystem::path& file) { load_model(file); });
   }
 }
 

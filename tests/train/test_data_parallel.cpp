@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/mnist_sample.hpp"
 #include "tessera/tessera.hpp"
 
 using namespace tessera;
@@ -52,10 +53,7 @@ class ThreadGroup final : public ProcessGroup {
   int rank_;
 };
 
-const data::Split& sample() {
-  static const data::Split split = data::load_mnist(TESSERA_TEST_DATA "/mnist-sample");
-  return split;
-}
+const data::Split& sample() { return test::mnist_sample(); }
 
 struct Run {
   Tensor parameters;
@@ -120,7 +118,7 @@ BOOST_AUTO_TEST_CASE(each_process_holding_its_part) {
   const double single = train(sample().train.head(1000), nullptr, false).accuracy;
   for (int ranks : {2, 3}) {
     const auto part_of = [&](int r) {
-      return data::load_mnist(TESSERA_TEST_DATA "/mnist-sample", data::IdxPart{r, ranks, 1000}).train;
+      return data::load_mnist(test::mnist_sample_dir(), data::IdxPart{r, ranks, 1000}).train;
     };
     const auto runs = run_group(ranks, true, part_of);
     const auto again = run_group(ranks, true, part_of);

@@ -9,16 +9,14 @@
 #include <string>
 
 #include "support/expect_error.hpp"
+#include "support/mnist_sample.hpp"
 #include "tessera/tessera.hpp"
 
 using namespace tessera;
 using tessera::test::expect_error;
 
 namespace {
-const data::Split& sample() {
-  static const data::Split split = data::load_mnist(TESSERA_TEST_DATA "/mnist-sample");
-  return split;
-}
+const data::Split& sample() { return test::mnist_sample(); }
 
 Sequential mlp() {
   Sequential net(Dense(784, 128), ReLU(), Dense(128, 10));
