@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -139,19 +140,28 @@ RunSettings settings_of(const tessera::Checkpoint& c, const std::string& file) {
 }
 
 // Opens the metrics file: new, or, resuming at `first_epoch`, keeping the lines of the epochs before
-// it (a run killed after writing an epoch's line but before its checkpoint repeats that epoch).
+// it (a run killed after writing an epoch's line but before its checkpoint repeats that epoch). The
+// kept lines replace the file by a rename, so that a kill at any moment leaves either the old file or
+// the new one: truncating in place would lose them to a kill between the truncation and the write.
 std::ofstream open_metrics(const std::string& file, bool resuming, std::int64_t first_epoch) {
-  std::string kept;
   if (resuming) {
+    std::string kept;
     std::ifstream old(file);
     for (std::string line; std::getline(old, line);) {
       long long epoch = 0;
       if (std::sscanf(line.c_str(), "{\"epoch\": %lld", &epoch) == 1 && epoch < first_epoch) kept += line + "\n";
     }
+    const std::string temporary = file + ".resuming";
+    std::ofstream out(temporary, std::ios::out | std::ios::trunc);
+    out << kept << std::flush;
+    if (!out) throw std::runtime_error(temporary + ": cannot write the metrics file");
+    out.close();
+    std::error_code error;
+    std::filesystem::rename(temporary, file, error);
+    if (error) throw std::runtime_error(file + ": cannot replace the metrics file: " + error.message());
   }
-  std::ofstream out(file, std::ios::out | std::ios::trunc);
+  std::ofstream out(file, resuming ? std::ios::out | std::ios::app : std::ios::out | std::ios::trunc);
   if (!out) throw std::runtime_error(file + ": cannot write the metrics file");
-  out << kept << std::flush;
   return out;
 }
 

@@ -55,7 +55,8 @@ fi
 cmp reference.tsr resumed.tsr || { echo "the resumed run's model differs from the uninterrupted run's"; exit 1; }
 strip_times() { sed -E 's/, "seconds": [^,]*, "examples_per_second": [^,]*//' "$1"; }
 if ! diff <(strip_times reference.jsonl) <(strip_times resumed.jsonl); then
-  echo "the resumed run's metrics differ from the uninterrupted run's"
+  echo "the resumed run's metrics differ from the uninterrupted run's; where each start began:"
+  grep -E "^(Resuming|Training)" run.log || true
   exit 1
 fi
 echo "kill and resume: the model and metrics are bit-identical to an uninterrupted run's"
