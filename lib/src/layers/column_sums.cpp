@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "parallel.hpp"
+#include "vector_clones.hpp"
 
 namespace tessera::detail {
 
@@ -11,8 +12,8 @@ namespace {
 // A block of columns whose running sums stay in registers and L1 while the rows stream by.
 constexpr std::int64_t kColumnBlock = 256;
 
-void sum_block(const float* m, std::int64_t rows, std::int64_t ld, std::int64_t first, std::int64_t count, float* out,
-               bool accumulate) {
+TESSERA_VECTOR_CLONES void sum_block(const float* m, std::int64_t rows, std::int64_t ld, std::int64_t first,
+                                     std::int64_t count, float* out, bool accumulate) {
   float acc[kColumnBlock] = {};
   for (std::int64_t i = 0; i < rows; ++i) {
     const float* row = m + i * ld + first;

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "vector_clones.hpp"
+
 namespace tessera::detail {
 
 namespace {
@@ -68,7 +70,7 @@ struct Inside {
 
 }  // namespace
 
-void im2col(const ConvGeometry& g, const float* image, float* col) {
+TESSERA_VECTOR_CLONES void im2col(const ConvGeometry& g, const float* image, float* col) {
   const std::int64_t patch = g.patch(), row_width = g.kernel * g.c;
   const Inside rows(g, g.h, g.oh), cols(g, g.w, g.ow);
   for (std::int64_t oh = 0; oh < g.oh; ++oh) {
@@ -93,7 +95,7 @@ void im2col(const ConvGeometry& g, const float* image, float* col) {
   }
 }
 
-void col2im_add(const ConvGeometry& g, const float* col, float* image) {
+TESSERA_VECTOR_CLONES void col2im_add(const ConvGeometry& g, const float* col, float* image) {
   const std::int64_t patch = g.patch();
   for (std::int64_t oh = 0; oh < g.oh; ++oh) {
     for (std::int64_t ow = 0; ow < g.ow; ++ow) {

@@ -7,6 +7,7 @@
 
 #include "layers/batch_checks.hpp"
 #include "parallel.hpp"
+#include "vector_clones.hpp"
 
 namespace tessera {
 
@@ -22,6 +23,21 @@ struct PoolGeometry {
 // Images per task: enough that each task reads a chunk's worth of floats.
 std::int64_t images_per_task(const Shape& in) {
   return std::max<std::int64_t>(1, detail::kElementwiseChunk / std::max<std::int64_t>(1, in.elements()));
+}
+
+TESSERA_VECTOR_CLONES void pool_image(const PoolGeometry& g, const float* image, float* o) {
+  for (std::int64_t oh = 0; oh < g.oh; ++oh) {
+    for (std::int64_t ow = 0; ow < g.ow; ++ow, o += g.c) {
+      const float* first = g.window(image, oh, ow, 0, 0);
+      std::copy(first, first + g.c, o);
+      for (std::int64_t i = 0; i < g.size; ++i) {
+        for (std::int64_t j = i == 0 ? 1 : 0; j < g.size; ++j) {
+          const float* p = g.window(image, oh, ow, i, j);
+          for (std::int64_t ch = 0; ch < g.c; ++ch) o[ch] = p[ch] > o[ch] ? p[ch] : o[ch];
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -52,22 +68,7 @@ void MaxPool2D::forward(const Tensor& x, Tensor& y) {
   const PoolGeometry g{in[0], in[1], in[2], out[0], out[1], size_, stride_};
   const std::int64_t in_size = in.elements(), out_size = out.elements();
   detail::for_each_chunk(batch, images_per_task(in), [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t n = begin; n < end; ++n) {
-      const float* image = x.data() + n * in_size;
-      float* o = y.data() + n * out_size;
-      for (std::int64_t oh = 0; oh < g.oh; ++oh) {
-        for (std::int64_t ow = 0; ow < g.ow; ++ow, o += g.c) {
-          const float* first = g.window(image, oh, ow, 0, 0);
-          std::copy(first, first + g.c, o);
-          for (std::int64_t i = 0; i < g.size; ++i) {
-            for (std::int64_t j = i == 0 ? 1 : 0; j < g.size; ++j) {
-              const float* p = g.window(image, oh, ow, i, j);
-              for (std::int64_t ch = 0; ch < g.c; ++ch) o[ch] = p[ch] > o[ch] ? p[ch] : o[ch];
-            }
-          }
-        }
-      }
-    }
+    for (std::int64_t n = begin; n < end; ++n) pool_image(g, x.data() + n * in_size, y.data() + n * out_size);
   });
 }
 
@@ -77,9 +78,9 @@ namespace {
 // order) whose input equals the output. `left` holds what is still to place; `overwrite` when the
 // windows do not overlap, so that every input is written exactly once.
 // With `relu_input`, a maximum of 0 passes nothing (ReLU's derivative there).
-void route_gradient(const PoolGeometry& g, const float* image, float* d_image, std::int64_t oh, std::int64_t ow,
-                    const float* __restrict m, const float* __restrict dy, std::int64_t n, bool overwrite,
-                    bool relu_input) {
+TESSERA_VECTOR_CLONES void route_gradient(const PoolGeometry& g, const float* image, float* d_image, std::int64_t oh,
+                                          std::int64_t ow, const float* __restrict m, const float* __restrict dy,
+                                          std::int64_t n, bool overwrite, bool relu_input) {
   constexpr std::int64_t kBlock = 64;
   float left[kBlock];
   for (std::int64_t c0 = 0; c0 < n; c0 += kBlock) {

@@ -1,0 +1,13 @@
+// Loops outside the GEMM kernels are compiled for baseline x86-64 (SSE2), so that the library runs on
+// any x86-64 CPU. TESSERA_VECTOR_CLONES marks the memory-bound loops of the layers (pooling, im2col,
+// col2im, column sums) to be compiled once more for AVX2 and for AVX-512, the loader picking the
+// widest the CPU has (function multiversioning, GCC and Clang). Only for loops whose results do not
+// depend on the vector width: copies, comparisons and additions of independent elements, with no
+// reordered sums and nothing a compiler could contract into a fused multiply-add.
+#pragma once
+
+#if defined(__x86_64__) && defined(__ELF__) && !defined(TESSERA_NO_VECTOR_CLONES)
+#define TESSERA_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TESSERA_VECTOR_CLONES
+#endif
