@@ -4,7 +4,18 @@
 // widest the CPU has (function multiversioning, GCC and Clang). Only for loops whose results do not
 // depend on the vector width: copies, comparisons and additions of independent elements, with no
 // reordered sums and nothing a compiler could contract into a fused multiply-add.
+// Not under the sanitizers: the loader runs the resolvers before their runtimes are set up (a
+// ThreadSanitizer build crashes there), and the clones are the same source as the default.
 #pragma once
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define TESSERA_NO_VECTOR_CLONES
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TESSERA_NO_VECTOR_CLONES
+#endif
 
 #if defined(__x86_64__) && defined(__ELF__) && !defined(TESSERA_NO_VECTOR_CLONES)
 #define TESSERA_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
