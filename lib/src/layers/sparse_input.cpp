@@ -8,6 +8,7 @@
 
 #include "gemm/kernel_set.hpp"
 #include "parallel.hpp"
+#include "vector_clones.hpp"
 
 namespace tessera::detail {
 
@@ -26,15 +27,20 @@ template <class V>
 void grow(V& v, std::int64_t n) {
   if (static_cast<std::int64_t>(v.size()) < n) v.resize(static_cast<std::size_t>(n));
 }
+
+// The nonzeros of x[0..n): an integer count, the same at any vector width.
+TESSERA_VECTOR_CLONES std::int64_t count_nonzeros(const float* x, std::int64_t n) {
+  std::int64_t count = 0;
+  for (std::int64_t i = 0; i < n; ++i) count += x[i] != 0.0f;
+  return count;
+}
 }  // namespace
 
 bool SparseBatch::build(const float* x, std::int64_t rows, std::int64_t cols, double max_density) {
   source_ = nullptr;
   // Dense data gives up after a few rows instead of after the whole batch.
   const auto nonzeros = [&](std::int64_t first, std::int64_t last) {
-    std::int64_t count = 0;
-    for (std::int64_t i = first * cols; i < last * cols; ++i) count += x[i] != 0.0f;
-    return static_cast<double>(count);
+    return static_cast<double>(count_nonzeros(x + first * cols, (last - first) * cols));
   };
   const std::int64_t head = std::min<std::int64_t>(rows, 8);
   const double head_nonzeros = nonzeros(0, head);
