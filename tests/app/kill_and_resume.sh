@@ -34,6 +34,11 @@ while true; do
     wait "$pid" 2>/dev/null || true
     kills=$((kills + 1))
     echo "killed attempt $attempts (checkpoint: $([[ -f run.tck ]] && echo yes || echo none yet))"
+    if [[ -f run.tck && ! -f mid.tck ]]; then
+      # Kept for the replay below: a checkpoint and the metrics a killed run left beside it.
+      cp run.tck mid.tck
+      cp resumed.jsonl mid.jsonl 2>/dev/null || : >mid.jsonl
+    fi
     if ((attempts >= 40)); then
       # Enough kills: let the last one finish.
       start_run
@@ -59,4 +64,18 @@ if ! diff <(strip_times reference.jsonl) <(strip_times resumed.jsonl); then
   grep -E "^(Resuming|Training)" run.log || true
   exit 1
 fi
+# Replayed from a kept checkpoint with the worst a killed run can leave: a metrics line of an epoch
+# past the checkpoint and a stale temporary of an interrupted resume. Only the earlier epochs' lines
+# may be kept, and the temporary must not survive.
+cp mid.jsonl replay.jsonl
+echo '{"epoch": 99, "left by": "a killed run"}' >>replay.jsonl
+echo 'stale' >replay.jsonl.resuming
+"$app" train --resume mid.tck "${common[@]}" --save replay.tsr --metrics replay.jsonl >replay.log 2>&1 ||
+  { echo "the replay failed:"; cat replay.log; exit 1; }
+cmp reference.tsr replay.tsr || { echo "the replayed run's model differs from the uninterrupted run's"; exit 1; }
+if ! diff <(strip_times reference.jsonl) <(strip_times replay.jsonl); then
+  echo "the replayed run's metrics differ from the uninterrupted run's"
+  exit 1
+fi
+[[ ! -e replay.jsonl.resuming ]] || { echo "the metrics file's temporary was left behind"; exit 1; }
 echo "kill and resume: the model and metrics are bit-identical to an uninterrupted run's"
