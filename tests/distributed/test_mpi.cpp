@@ -15,6 +15,7 @@
 #include <random>
 #include <vector>
 
+#include "support/data_parallel_fit.hpp"
 #include "support/mnist_sample.hpp"
 #include "tessera/distributed.hpp"
 #include "tessera/tessera.hpp"
@@ -72,15 +73,7 @@ struct Run {
 // Three epochs of mlp() with Adam, batch 50, on `train` (across `processes` when not null).
 Run train_mlp(const data::Dataset& train, ProcessGroup* processes, bool sharded) {
   Sequential net = mlp();
-  Adam opt(net, AdamOptions(2e-3f));
-  SoftmaxCrossEntropy loss;
-  TrainerOptions o;
-  o.epochs = 3;
-  o.batch_size = 50;
-  o.progress = Progress::None;
-  o.processes = processes;
-  o.sharded_data = sharded;
-  const auto history = Trainer(net, loss, opt, o).fit(train, &sample().test);
+  const auto history = test::fit_data_parallel(net, train, 3, 50, processes, sharded);
   return {fingerprint(net.parameters().data(), net.parameter_count()), history.back().test_accuracy,
           history.back().examples};
 }

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/data_parallel_fit.hpp"
 #include "support/mnist_sample.hpp"
 #include "tessera/tessera.hpp"
 
@@ -65,15 +66,7 @@ struct Run {
 Run train(const data::Dataset& data, ProcessGroup* processes, bool sharded) {
   Sequential net(Dense(784, 48), ReLU(), Dropout(0.2f), Dense(48, 10));
   net.initialize(11, Init::He);
-  Adam opt(net, AdamOptions(2e-3f));
-  SoftmaxCrossEntropy loss;
-  TrainerOptions o;
-  o.epochs = 2;
-  o.batch_size = 40;
-  o.progress = Progress::None;
-  o.processes = processes;
-  o.sharded_data = sharded;
-  const auto history = Trainer(net, loss, opt, o).fit(data, &sample().test);
+  const auto history = test::fit_data_parallel(net, data, 2, 40, processes, sharded);
   return {net.parameters().clone(), history.back().test_accuracy, history.back().examples};
 }
 
