@@ -260,8 +260,8 @@ int train(const TrainArgs& args) {
     tessera::EpochStats s;
     s.epoch = run.epochs;
     const tessera::Evaluation e = tessera::Trainer::evaluate(net, *loss, data.test);
-    s.test_loss = e.loss;
-    s.test_accuracy = e.accuracy;
+    s.test.loss = e.loss;
+    s.test.accuracy = e.accuracy;
     history.push_back(s);
   }
 
@@ -273,7 +273,7 @@ int train(const TrainArgs& args) {
   }
   const auto& last = history.back();
   fmt::print("Test accuracy {} (loss {:.4f}) after {} epochs; training took {:.1f} s, {:.0f} examples/s\n",
-             percent(last.test_accuracy), last.test_loss, last.epoch, seconds,
+             percent(last.test.accuracy), last.test.loss, last.epoch, seconds,
              seconds > 0.0 ? static_cast<double>(examples) / seconds : 0.0);
 
   if (args.processes != nullptr) {
@@ -287,7 +287,7 @@ int train(const TrainArgs& args) {
                          {"loss", to_string(p.loss)},
                          {"seed", std::to_string(run.seed)},
                          {"epochs", std::to_string(last.epoch)},
-                         {"test_accuracy", std::to_string(last.test_accuracy)}});
+                         {"test_accuracy", std::to_string(last.test.accuracy)}});
     fmt::print("Saved the model to {}\n", args.save);
   }
   if (args.profile) {

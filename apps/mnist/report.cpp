@@ -58,9 +58,9 @@ void print_digit(std::ostream& out, std::span<const std::uint8_t> pixels, std::i
 
 std::string metrics_json(const tessera::EpochStats& s) {
   std::string line = fmt::format(R"({{"epoch": {}, "examples": {}, "train_loss": {:.8g}, "train_accuracy": {:.6f})",
-                                 s.epoch, s.examples, s.train_loss, s.train_accuracy);
+                                 s.epoch, s.examples, s.train.loss, s.train.accuracy);
   if (s.evaluated) {
-    line += fmt::format(R"(, "test_loss": {:.8g}, "test_accuracy": {:.6f})", s.test_loss, s.test_accuracy);
+    line += fmt::format(R"(, "test_loss": {:.8g}, "test_accuracy": {:.6f})", s.test.loss, s.test.accuracy);
   } else {
     line += R"(, "test_loss": null, "test_accuracy": null)";
   }

@@ -47,6 +47,11 @@ void save_checkpoint(const std::filesystem::path& file, Sequential& net, const O
   w.i64(p.correct);
   w.i64(p.examples);
   w.f64(p.seconds);
+  w.f64(p.abs_error_sum);
+  w.f64(p.squared_error_sum);
+  w.i64(p.best_epoch);
+  w.f64(p.best_loss);
+  w.floats(p.best_parameters.data(), p.best_parameters.size());
   w.seal();
   detail::write_atomically(file, w.buffer());
 }
@@ -54,7 +59,6 @@ void save_checkpoint(const std::filesystem::path& file, Sequential& net, const O
 Checkpoint load_checkpoint(const std::filesystem::path& file) {
   const std::vector<std::uint8_t> bytes = detail::read_file(file);
   auto [version, b] = detail::open_sealed(file, bytes, kMagic, kCheckpointFormatVersion, "Tessera checkpoint");
-  (void)version;
   Checkpoint c;
   c.metadata = b.string_map("metadata");
 
@@ -104,12 +108,28 @@ Checkpoint load_checkpoint(const std::filesystem::path& file) {
   p.correct = b.i64("position");
   p.examples = b.i64("position");
   p.seconds = b.f64("position");
+  if (version >= 2) {
+    p.abs_error_sum = b.f64("regression sums");
+    p.squared_error_sum = b.f64("regression sums");
+    p.best_epoch = b.i64("best epoch");
+    p.best_loss = b.f64("best epoch");
+    p.best_parameters = b.floats("best parameters");
+    const bool best_sane = p.best_epoch >= 0 && p.best_epoch < p.epoch && std::isfinite(p.best_loss) &&
+                           (p.best_parameters.empty() ||
+                            static_cast<std::int64_t>(p.best_parameters.size()) == c.network.parameter_count());
+    if (!best_sane) b.fail("its best epoch (" + std::to_string(p.best_epoch) + ") or best parameters are inconsistent");
+    for (float v : p.best_parameters) {
+      if (!std::isfinite(v)) b.fail("a best parameter is not finite");
+    }
+  }
   // Written so that no value from the file can overflow the checks themselves.
   const bool sane = p.batch_size >= 1 && p.epochs >= 1 && p.examples_per_epoch >= 0 && p.epoch >= 1 &&
                     p.epoch - 1 <= p.epochs && p.step >= 0 && p.examples >= 0 && p.correct >= 0 &&
                     p.correct <= p.examples && p.examples <= p.examples_per_epoch &&
                     p.step <= p.examples_per_epoch / p.batch_size + (p.examples_per_epoch % p.batch_size != 0) &&
-                    std::isfinite(p.loss_sum) && std::isfinite(p.seconds);
+                    std::isfinite(p.loss_sum) && std::isfinite(p.seconds) &&
+                    std::isfinite(p.abs_error_sum) && std::isfinite(p.squared_error_sum) &&
+                    p.abs_error_sum >= 0.0 && p.squared_error_sum >= 0.0;
   if (!sane)
     b.fail("its training position is inconsistent (epoch " + std::to_string(p.epoch) + ", step " +
            std::to_string(p.step) + ")");

@@ -1,8 +1,10 @@
-// The training loop and evaluation.
+// The training loop and evaluation: classification and regression figures, validation, early
+// stopping with the best epoch's parameters put back, data-parallel sums.
 #include "tessera/train.hpp"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -17,8 +19,9 @@ namespace tessera {
 
 namespace {
 
-// The batch buffer for `net` and `data`: [batch, net input...], checked to hold one example per row.
-Tensor batch_buffer(const Sequential& net, const data::Dataset& data, std::int64_t batch) {
+// The batch buffer for `net` and `data`: [batch, net input...], checked to hold one example per row,
+// with the data's targets checked against the loss and the network's outputs.
+Tensor batch_buffer(const Sequential& net, const Loss& loss, const data::Dataset& data, std::int64_t batch) {
   const Shape& in = net.in_shape();
   if (in.elements() != data.example_size()) {
     throw std::invalid_argument("the network takes inputs of shape " + in.to_string() + " (" +
@@ -26,22 +29,63 @@ Tensor batch_buffer(const Sequential& net, const data::Dataset& data, std::int64
                                 data.example_shape().to_string() + " (" + std::to_string(data.example_size()) +
                                 " values)");
   }
-  if (net.out_shape().rank() != 1 || net.out_shape()[0] < data.classes()) {
-    throw std::invalid_argument("the network's output " + net.out_shape().to_string() + " cannot score the data's " +
-                                std::to_string(data.classes()) + " classes");
+  if (net.out_shape().rank() != 1) {
+    throw std::invalid_argument("the network's output " + net.out_shape().to_string() +
+                                " is not a vector per example, which a loss scores");
   }
+  loss.check_targets(data.target_kind(), data.target_width(), data.classes(), net.out_shape()[0]);
   return Tensor(in.with_batch(batch));
 }
 
-std::int64_t count_correct(const Tensor& output, std::span<const std::int32_t> labels,
-                           std::span<std::int32_t> predicted) {
+// Predicted classes: the largest output, or with a single output (a logit) class 1 where it is > 0.
+void predict_classes(const Tensor& output, std::span<std::int32_t> predicted) {
+  if (output.row_size() == 1) {
+    for (std::size_t i = 0; i < predicted.size(); ++i) predicted[i] = output[static_cast<std::int64_t>(i)] > 0.0f;
+    return;
+  }
   argmax_rows(output, predicted);
+}
+
+// Per batch, in double and in a fixed order: correct predictions, or the absolute and squared
+// errors over every output.
+struct ErrorSums {
   std::int64_t correct = 0;
-  for (std::size_t i = 0; i < labels.size(); ++i) correct += predicted[i] == labels[i];
-  return correct;
+  double abs = 0.0, squared = 0.0;
+};
+
+ErrorSums error_sums(const Tensor& output, const TargetBatch& targets, std::span<std::int32_t> predicted) {
+  ErrorSums sums;
+  if (targets.kind == TargetKind::Classes) {
+    predict_classes(output, predicted);
+    for (std::size_t i = 0; i < targets.classes.size(); ++i) sums.correct += predicted[i] == targets.classes[i];
+    return sums;
+  }
+  for (std::int64_t i = 0; i < output.size(); ++i) {
+    const double d = static_cast<double>(output[i]) - static_cast<double>(targets.values[static_cast<std::size_t>(i)]);
+    sums.abs += std::fabs(d);
+    sums.squared += d * d;
+  }
+  return sums;
+}
+
+void set_error_metrics(Metrics& m, TargetKind task, double examples, const ErrorSums& sums, std::int64_t width) {
+  if (examples <= 0.0) return;
+  if (task == TargetKind::Classes) {
+    m.accuracy = static_cast<double>(sums.correct) / examples;
+    return;
+  }
+  const double values = examples * static_cast<double>(width);
+  m.rmse = std::sqrt(sums.squared / values);
+  m.mae = sums.abs / values;
 }
 
 }  // namespace
+
+// A shard's figures for one step, summed across processes in data-parallel runs.
+struct Trainer::BatchFigures {
+  double loss_sum = 0.0;  // over the shard's examples
+  ErrorSums errors;
+};
 
 Trainer::Trainer(Sequential& net, const Loss& loss, Optimizer& optimizer, TrainerOptions options)
     : net_(net), loss_(loss), optimizer_(optimizer), options_(std::move(options)) {
@@ -54,6 +98,19 @@ Trainer::Trainer(Sequential& net, const Loss& loss, Optimizer& optimizer, Traine
   if (options_.checkpoint_every < 0 || (options_.checkpoint_every > 0 && options_.checkpoint.empty())) {
     throw std::invalid_argument("Trainer: checkpoint_every must be >= 0, and > 0 only with a checkpoint file; got " +
                                 std::to_string(options_.checkpoint_every));
+  }
+  if (!(options_.validation_fraction >= 0.0 && options_.validation_fraction < 1.0)) {
+    throw std::invalid_argument("Trainer: validation_fraction must be in [0, 1), got " +
+                                std::to_string(options_.validation_fraction));
+  }
+  if (options_.early_stopping < 0) {
+    throw std::invalid_argument("Trainer: early_stopping must be >= 0 epochs, got " +
+                                std::to_string(options_.early_stopping));
+  }
+  if (options_.validation_fraction > 0.0 && options_.sharded_data && options_.processes != nullptr) {
+    throw std::invalid_argument(
+        "Trainer: with sharded data each process holds another part of the training set, so a validation "
+        "fraction held out of it would differ between processes; pass the validation set to fit() instead");
   }
   progress_.seed = options_.seed;
   progress_.batch_size = options_.batch_size;
@@ -73,8 +130,9 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) 
   // The epoch's examples over all processes; each process's own part, shuffled, when sharded.
   const std::int64_t examples = sharded ? sharded_epoch_size(train.size()) : train.size();
   const std::int64_t batch = std::min(options_.batch_size, std::max<std::int64_t>(1, examples));
-  Tensor x = batch_buffer(net_, train, batch);
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(batch)), predicted(labels.size());
+  Tensor x = batch_buffer(net_, loss_, train, batch);
+  TargetBuffer targets = train.target_buffer(batch);
+  std::vector<std::int32_t> predicted(static_cast<std::size_t>(batch));
   const std::vector<std::int64_t> order = train.shuffled_order(
       sharded ? options_.seed + 0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(rank + 1) : options_.seed, epoch);
   const std::int64_t steps = (examples + batch - 1) / batch;
@@ -104,29 +162,31 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) 
     const std::int64_t local = sharded ? dealt(first + n) - lo : first + n * (rank + 1) / ranks - lo;
     const std::int64_t next = sharded ? dealt(first + n) : first + n + n * rank / ranks;
     optimizer_.zero_grad();
-    double loss_sum = 0.0;  // over this shard's examples
-    std::int64_t correct = 0;
+    BatchFigures figures;
     if (local > 0) {
       // The epoch's last batch may be smaller: views of the same buffers.
       Tensor xb = local == batch ? x.view() : x.rows(0, local);
-      const std::span<std::int32_t> lb(labels.data(), static_cast<std::size_t>(local));
-      train.gather(order, lo, xb, lb);
+      train.gather(order, lo, xb, targets);
       train.prefetch(order, next, local);
+      const TargetBatch tb = targets.batch(local);
       const Tensor& y = net_.forward(xb);
-      loss_sum = static_cast<double>(loss_.compute(y, lb, &net_.output_gradient())) * static_cast<double>(local);
-      correct = count_correct(y, lb, std::span<std::int32_t>(predicted.data(), lb.size()));
+      figures.loss_sum =
+          static_cast<double>(loss_.compute(y, tb, &net_.output_gradient())) * static_cast<double>(local);
+      figures.errors = error_sums(y, tb, std::span<std::int32_t>(predicted.data(), static_cast<std::size_t>(local)));
       net_.backward(net_.output_gradient());
     }
-    if (options_.processes != nullptr) sum_across_processes(local, n, loss_sum, correct);
-    if (!std::isfinite(loss_sum)) {
+    if (options_.processes != nullptr) sum_across_processes(local, n, figures);
+    if (!std::isfinite(figures.loss_sum)) {
       if (bar) bar->clear();
       throw TrainingDiverged("training diverged at epoch " + std::to_string(epoch) + ", step " +
                              std::to_string(step + 1) + " of " + std::to_string(steps) + ": the loss is " +
-                             (std::isnan(loss_sum) ? "NaN" : "infinite") + "; try a smaller learning rate");
+                             (std::isnan(figures.loss_sum) ? "NaN" : "infinite") + "; try a smaller learning rate");
     }
     optimizer_.step();
-    at.correct += correct;
-    at.loss_sum += loss_sum;
+    at.correct += figures.errors.correct;
+    at.abs_error_sum += figures.errors.abs;
+    at.squared_error_sum += figures.errors.squared;
+    at.loss_sum += figures.loss_sum;
     at.examples += n;
     at.step = step + 1;
     if (options_.checkpoint_every > 0 && ((epoch - 1) * steps + at.step) % options_.checkpoint_every == 0) {
@@ -141,49 +201,120 @@ EpochStats Trainer::train_epoch(const data::Dataset& train, std::int64_t epoch) 
   EpochStats stats;
   stats.epoch = epoch;
   stats.examples = at.examples;
+  stats.task = train.target_kind();
   stats.seconds = at.seconds;
   const auto done = static_cast<double>(at.examples);
-  stats.train_loss = at.examples > 0 ? at.loss_sum / done : 0.0;
-  stats.train_accuracy = at.examples > 0 ? static_cast<double>(at.correct) / done : 0.0;
+  stats.train.loss = at.examples > 0 ? at.loss_sum / done : 0.0;
+  set_error_metrics(stats.train, stats.task, done, ErrorSums{at.correct, at.abs_error_sum, at.squared_error_sum},
+                    train.target_width());
   stats.examples_per_second = stats.seconds > 0.0 ? done / stats.seconds : 0.0;
   stats.threads = max_threads();
   if (bar) bar->clear();
   return stats;
 }
 
-std::vector<EpochStats> Trainer::fit(const data::Dataset& train, const data::Dataset* test) {
+namespace {
+
+void print_epoch_line(std::ostream& out, const EpochStats& stats) {
+  std::string line;
+  char part[160];
+  // Each piece formatted by a literal format, then appended.
+  const auto add = [&](int written) { line.append(part, static_cast<std::size_t>(std::clamp(written, 0, 159))); };
+  add(std::snprintf(part, sizeof part, "Epoch=%lld, Examples=%lld, AvgError=%.10f", static_cast<long long>(stats.epoch),
+                    static_cast<long long>(stats.examples), stats.train.loss));
+  const bool classes = stats.task == TargetKind::Classes;
+  if (stats.validated) {
+    add(std::snprintf(part, sizeof part, ", ValidationLoss=%.6f", stats.validation.loss));
+    if (classes) add(std::snprintf(part, sizeof part, ", ValidationAccuracy=%.4f", stats.validation.accuracy));
+    else add(std::snprintf(part, sizeof part, ", ValidationRMSE=%.6g", stats.validation.rmse));
+  }
+  if (stats.evaluated) {
+    if (classes) add(std::snprintf(part, sizeof part, ", TestAccuracy=%.4f", stats.test.accuracy));
+    else add(std::snprintf(part, sizeof part, ", TestRMSE=%.6g, TestR2=%.4f", stats.test.rmse, stats.test.r2));
+  }
+  add(std::snprintf(part, sizeof part, ", Seconds=%.2f, ExamplesPerSecond=%.0f", stats.seconds,
+                    stats.examples_per_second));
+  out << line << "\n" << std::flush;
+}
+
+}  // namespace
+
+std::vector<EpochStats> Trainer::fit(const data::Dataset& train, const data::Dataset* test,
+                                     const data::Dataset* validation) {
+  // A validation set held out of the training data: the same split on every run of this seed.
+  std::optional<data::Dataset::Halves> held_out;
+  const data::Dataset* training = &train;
+  if (validation == nullptr && options_.validation_fraction > 0.0) {
+    held_out = train.split(options_.validation_fraction, options_.seed);
+    training = &held_out->first;
+    validation = &held_out->second;
+  }
+  if (options_.early_stopping > 0 && (validation == nullptr || validation->size() == 0)) {
+    throw std::invalid_argument("early stopping needs a validation set: pass one to fit(), or set validation_fraction");
+  }
+  // Checked before the first step, not at it.
+  batch_buffer(net_, loss_, *training, 1);
+  if (test != nullptr && test->size() > 0) batch_buffer(net_, loss_, *test, 1);
+  if (validation != nullptr && validation->size() > 0) batch_buffer(net_, loss_, *validation, 1);
+
   std::vector<EpochStats> history;
   const std::int64_t first = resumed_ ? progress_.epoch : 1;
   resumed_ = false;
   for (std::int64_t epoch = first; epoch <= options_.epochs; ++epoch) {
-    EpochStats stats = train_epoch(train, epoch);
-    if (test != nullptr && test->size() > 0) {
-      const Evaluation e = evaluate(net_, loss_, *test, options_.eval_batch_size);
-      stats.evaluated = true;
-      stats.test_loss = e.loss;
-      stats.test_accuracy = e.accuracy;
+    EpochStats stats = train_epoch(*training, epoch);
+    const auto evaluate_on = [&](const data::Dataset& set, Metrics& into) {
+      into = evaluate(net_, loss_, set, options_.eval_batch_size);
       net_.train();
+    };
+    if (validation != nullptr && validation->size() > 0) {
+      evaluate_on(*validation, stats.validation);
+      stats.validated = true;
     }
-    if (options_.progress != Progress::None) {
-      char line[256];
-      int n =
-          std::snprintf(line, sizeof line, "Epoch=%lld, Examples=%lld, AvgError=%.10f",
-                        static_cast<long long>(stats.epoch), static_cast<long long>(stats.examples), stats.train_loss);
-      if (stats.evaluated) {
-        n += std::snprintf(line + n, sizeof line - static_cast<std::size_t>(n), ", TestAccuracy=%.4f",
-                           stats.test_accuracy);
-      }
-      std::snprintf(line + n, sizeof line - static_cast<std::size_t>(n), ", Seconds=%.2f, ExamplesPerSecond=%.0f",
-                    stats.seconds, stats.examples_per_second);
-      *options_.out << line << "\n" << std::flush;
+    if (test != nullptr && test->size() > 0) {
+      evaluate_on(*test, stats.test);
+      stats.evaluated = true;
     }
-    if (options_.on_epoch) options_.on_epoch(stats);
+    bool stop = stats.validated && track_best(stats);
+    if (options_.progress != Progress::None) print_epoch_line(*options_.out, stats);
+    if (options_.on_epoch && options_.on_epoch(stats) == EpochAction::Stop) stop = true;
     history.push_back(stats);
-    // A run resumed from here begins with the next epoch.
-    progress_.start_epoch(epoch + 1);
+    const bool last = stop || epoch == options_.epochs;
+    if (last && options_.early_stopping > 0 && options_.restore_best && restore_best_parameters() &&
+        options_.progress != Progress::None) {
+      *options_.out << (epoch < options_.epochs ? "Stopped early after epoch " + std::to_string(epoch) + ": " : "")
+                    << "restored the parameters of epoch " << progress_.best_epoch << ", the lowest validation loss ("
+                    << progress_.best_loss << ")\n"
+                    << std::flush;
+    }
+    // A run resumed from here begins with the next epoch (or, stopped, finds the run complete).
+    progress_.start_epoch(last ? options_.epochs + 1 : epoch + 1);
     if (!options_.checkpoint.empty()) save_checkpoint(options_.checkpoint);
+    if (last) break;
   }
   return history;
+}
+
+bool Trainer::track_best(EpochStats& stats) {
+  TrainingProgress& p = progress_;
+  const bool best = p.best_epoch == 0 || stats.validation.loss < p.best_loss;
+  if (best) {
+    p.best_epoch = stats.epoch;
+    p.best_loss = stats.validation.loss;
+    if (options_.early_stopping > 0 && options_.restore_best) {
+      const Tensor params = net_.parameters();
+      p.best_parameters.assign(params.data(), params.data() + params.size());
+    }
+  }
+  stats.best = best;
+  return options_.early_stopping > 0 && stats.epoch - p.best_epoch >= options_.early_stopping;
+}
+
+bool Trainer::restore_best_parameters() {
+  const std::vector<float>& best = progress_.best_parameters;
+  Tensor params = net_.parameters();
+  if (best.empty() || static_cast<std::int64_t>(best.size()) != params.size()) return false;
+  std::copy(best.begin(), best.end(), params.data());
+  return true;
 }
 
 void Trainer::save_checkpoint(const std::filesystem::path& file) {
@@ -211,7 +342,7 @@ std::int64_t Trainer::sharded_epoch_size(std::int64_t mine) {
   return total;
 }
 
-void Trainer::sum_across_processes(std::int64_t local, std::int64_t n, double& loss_sum, std::int64_t& correct) {
+void Trainer::sum_across_processes(std::int64_t local, std::int64_t n, BatchFigures& figures) {
   // The losses average over each shard: weighting each shard's gradient by its share of the batch
   // makes the sum the gradient of the loss averaged over the whole batch.
   Tensor g = net_.gradients();
@@ -223,10 +354,11 @@ void Trainer::sum_across_processes(std::int64_t local, std::int64_t n, double& l
     });
   }
   options_.processes->sum(g.data(), g.size());
-  double figures[2] = {loss_sum, static_cast<double>(correct)};
-  options_.processes->sum(figures, 2);
-  loss_sum = figures[0];
-  correct = static_cast<std::int64_t>(figures[1]);
+  double sums[4] = {figures.loss_sum, static_cast<double>(figures.errors.correct), figures.errors.abs,
+                    figures.errors.squared};
+  options_.processes->sum(sums, 4);
+  figures.loss_sum = sums[0];
+  figures.errors = {static_cast<std::int64_t>(sums[1]), sums[2], sums[3]};
 }
 
 void Trainer::resume(const Checkpoint& checkpoint) {
@@ -264,13 +396,31 @@ Evaluation Trainer::evaluate(Sequential& net, const Loss& loss, const data::Data
   if (batch_size < 1)
     throw std::invalid_argument("evaluate: batch size must be >= 1, got " + std::to_string(batch_size));
   Evaluation out;
-  out.classes = static_cast<std::int32_t>(net.out_shape().rank() == 1 ? net.out_shape()[0] : 0);
-  out.confusion.assign(static_cast<std::size_t>(out.classes) * static_cast<std::size_t>(out.classes), 0);
+  out.task = data.target_kind();
+  const std::int64_t outputs = net.out_shape().rank() == 1 ? net.out_shape()[0] : 0;
+  const bool classes = out.task == TargetKind::Classes;
+  if (classes) {
+    out.classes = static_cast<std::int32_t>(outputs == 1 ? 2 : outputs);
+    out.confusion.assign(static_cast<std::size_t>(out.classes) * static_cast<std::size_t>(out.classes), 0);
+  }
   if (data.size() == 0) return out;
   const std::int64_t batch = std::min(batch_size, data.size());
-  Tensor x = batch_buffer(net, data, batch);
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(batch)), predicted(labels.size());
+  Tensor x = batch_buffer(net, loss, data, batch);
+  TargetBuffer targets = data.target_buffer(batch);
+  std::vector<std::int32_t> predicted(static_cast<std::size_t>(batch));
   const std::vector<std::int64_t> order = data.sequential_order();
+  // R²'s total sum of squares about each output's mean, from the targets alone (two passes in double).
+  const std::int64_t width = data.target_width();
+  std::vector<double> mean(classes ? 0 : static_cast<std::size_t>(width)), residual(mean.size()), total(mean.size());
+  if (!classes) {
+    const std::span<const float> v = data.targets().values();
+    for (std::size_t i = 0; i < v.size(); ++i) mean[i % mean.size()] += static_cast<double>(v[i]);
+    for (double& m : mean) m /= static_cast<double>(data.size());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const double d = static_cast<double>(v[i]) - mean[i % mean.size()];
+      total[i % mean.size()] += d * d;
+    }
+  }
   net.eval();
   // A network's profile describes its training steps: evaluation's forwards are left out of it.
   struct PauseProfiling {
@@ -282,24 +432,41 @@ Evaluation Trainer::evaluate(Sequential& net, const Loss& loss, const data::Data
     PauseProfiling& operator=(const PauseProfiling&) = delete;
   } pause(net);
   double loss_sum = 0.0;
-  std::int64_t correct = 0;
+  ErrorSums sums;
   for (std::int64_t first = 0; first < data.size(); first += batch) {
     const std::int64_t n = std::min(batch, data.size() - first);
     Tensor xb = n == batch ? x.view() : x.rows(0, n);
-    const std::span<std::int32_t> lb(labels.data(), static_cast<std::size_t>(n));
-    data.gather(order, first, xb, lb);
+    data.gather(order, first, xb, targets);
+    const TargetBatch tb = targets.batch(n);
     const Tensor& y = net.forward(xb);
-    loss_sum += static_cast<double>(loss.compute(y, lb, nullptr)) * static_cast<double>(n);
-    const std::span<std::int32_t> pb(predicted.data(), lb.size());
-    correct += count_correct(y, lb, pb);
-    for (std::size_t i = 0; i < lb.size(); ++i) {
-      ++out.confusion[static_cast<std::size_t>(lb[i]) * static_cast<std::size_t>(out.classes) +
-                      static_cast<std::size_t>(pb[i])];
+    loss_sum += static_cast<double>(loss.compute(y, tb, nullptr)) * static_cast<double>(n);
+    const std::span<std::int32_t> pb(predicted.data(), static_cast<std::size_t>(n));
+    const ErrorSums s = error_sums(y, tb, pb);
+    sums.correct += s.correct;
+    sums.abs += s.abs;
+    sums.squared += s.squared;
+    if (classes) {
+      for (std::size_t i = 0; i < pb.size(); ++i) {
+        ++out.confusion[static_cast<std::size_t>(tb.classes[i]) * static_cast<std::size_t>(out.classes) +
+                        static_cast<std::size_t>(pb[i])];
+      }
+    } else {
+      for (std::int64_t i = 0; i < y.size(); ++i) {
+        const double d = static_cast<double>(y[i]) - static_cast<double>(tb.values[static_cast<std::size_t>(i)]);
+        residual[static_cast<std::size_t>(i % width)] += d * d;
+      }
     }
   }
   out.examples = data.size();
   out.loss = loss_sum / static_cast<double>(out.examples);
-  out.accuracy = static_cast<double>(correct) / static_cast<double>(out.examples);
+  set_error_metrics(out, out.task, static_cast<double>(out.examples), sums, width);
+  if (!classes) {
+    double r2 = 0.0;
+    for (std::size_t j = 0; j < mean.size(); ++j) {
+      r2 += total[j] > 0.0 ? 1.0 - residual[j] / total[j] : (residual[j] == 0.0 ? 1.0 : 0.0);
+    }
+    out.r2 = r2 / static_cast<double>(mean.size());
+  }
   return out;
 }
 

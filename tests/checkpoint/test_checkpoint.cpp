@@ -104,9 +104,9 @@ BOOST_AUTO_TEST_CASE(resuming_from_any_checkpoint_ends_bit_identical) {
       for (const EpochStats& s : history) {
         const EpochStats& e = expected[static_cast<std::size_t>(s.epoch - 1)];
         BOOST_TEST(s.examples == e.examples);
-        BOOST_TEST(s.train_loss == e.train_loss);
-        BOOST_TEST(s.train_accuracy == e.train_accuracy);
-        BOOST_TEST(s.test_accuracy == e.test_accuracy);
+        BOOST_TEST(s.train.loss == e.train.loss);
+        BOOST_TEST(s.train.accuracy == e.train.accuracy);
+        BOOST_TEST(s.test.accuracy == e.test.accuracy);
       }
     }
   }

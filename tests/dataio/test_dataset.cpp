@@ -10,7 +10,7 @@
 #include "support/expect_error.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
-#include "tessera/data/dataset.hpp"
+#include "tessera/data/mnist.hpp"
 #include "tessera/data/idx.hpp"
 
 using namespace tessera;
@@ -79,7 +79,7 @@ BOOST_AUTO_TEST_CASE(mismatched_files_name_both) {
   test::write_gzip(dir / "train-images-idx3-ubyte.gz", test::idx_bytes({3, 2, 2}, std::vector<std::uint8_t>(12)));
   test::write_gzip(dir / "train-labels-idx1-ubyte.gz", test::idx_bytes({2}, {0, 1}));
   expect_error<DataError>(
-      [&] { data::Dataset::from_idx(dir / "train-images-idx3-ubyte.gz", dir / "train-labels-idx1-ubyte.gz"); },
+      [&] { data::read_idx_dataset(dir / "train-images-idx3-ubyte.gz", dir / "train-labels-idx1-ubyte.gz"); },
       "holds 3 images but");
   test::write_gzip(dir / "train-labels-idx1-ubyte.gz", test::idx_bytes({3}, {0, 1, 1}));
   expect_error<DataError>([&] { data::load_mnist(dir.path()); }, "no t10k-images-idx3-ubyte file");

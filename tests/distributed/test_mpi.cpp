@@ -74,7 +74,7 @@ struct Run {
 Run train_mlp(const data::Dataset& train, ProcessGroup* processes, bool sharded) {
   Sequential net = mlp();
   const auto history = test::fit_data_parallel(net, train, 3, 50, processes, sharded);
-  return {fingerprint(net.parameters().data(), net.parameter_count()), history.back().test_accuracy,
+  return {fingerprint(net.parameters().data(), net.parameter_count()), history.back().test.accuracy,
           history.back().examples};
 }
 

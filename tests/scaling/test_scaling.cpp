@@ -69,9 +69,9 @@ void expect_identical(const Run& a, const Run& b, int threads) {
   BOOST_REQUIRE(a.history.size() == b.history.size());
   for (std::size_t e = 0; e < a.history.size(); ++e) {
     // Bitwise: the same sums in the same order, whatever the threads.
-    BOOST_TEST(a.history[e].train_loss == b.history[e].train_loss, threads << " threads, epoch " << e + 1);
-    BOOST_TEST(a.history[e].test_loss == b.history[e].test_loss, threads << " threads, epoch " << e + 1);
-    BOOST_TEST(a.history[e].test_accuracy == b.history[e].test_accuracy, threads << " threads, epoch " << e + 1);
+    BOOST_TEST(a.history[e].train.loss == b.history[e].train.loss, threads << " threads, epoch " << e + 1);
+    BOOST_TEST(a.history[e].test.loss == b.history[e].test.loss, threads << " threads, epoch " << e + 1);
+    BOOST_TEST(a.history[e].test.accuracy == b.history[e].test.accuracy, threads << " threads, epoch " << e + 1);
     BOOST_TEST(b.history[e].threads == threads);
   }
 }
@@ -113,7 +113,7 @@ BOOST_AUTO_TEST_CASE(mlp_training_is_bit_identical_at_every_thread_count) {
   for (int t : kThreadCounts) {
     test::run_on_threads(t, [&] { runs.push_back(train(mlp(), 1500, 8, 64)); });
   }
-  BOOST_TEST(runs.front().history.back().test_accuracy > 0.85);
+  BOOST_TEST(runs.front().history.back().test.accuracy > 0.85);
   for (std::size_t i = 1; i < runs.size(); ++i) expect_identical(runs.front(), runs[i], kThreadCounts[i]);
 }
 

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "tessera/data/dataset.hpp"
+#include "tessera/data/mnist.hpp"
 
 namespace tessera::test {
 

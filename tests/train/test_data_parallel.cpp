@@ -67,7 +67,7 @@ Run train(const data::Dataset& data, ProcessGroup* processes, bool sharded) {
   Sequential net(Dense(784, 48), ReLU(), Dropout(0.2f), Dense(48, 10));
   net.initialize(11, Init::He);
   const auto history = test::fit_data_parallel(net, data, 2, 40, processes, sharded);
-  return {net.parameters().clone(), history.back().test_accuracy, history.back().examples};
+  return {net.parameters().clone(), history.back().test.accuracy, history.back().examples};
 }
 
 // Runs `ranks` threads as processes, each training on data_of(rank).

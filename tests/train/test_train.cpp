@@ -46,14 +46,14 @@ BOOST_AUTO_TEST_CASE(learns_the_sample_and_reports_each_epoch) {
   BOOST_TEST(history.back().evaluated);
   // Stated accuracy: a 784-128-10 ReLU network reaches 90% on the 500 test images after 4 epochs of
   // 3000 (measured: 92%).
-  BOOST_TEST(history.back().test_accuracy >= 0.90);
-  BOOST_TEST(history.back().train_loss < history.front().train_loss);
+  BOOST_TEST(history.back().test.accuracy >= 0.90);
+  BOOST_TEST(history.back().train.loss < history.front().train.loss);
   BOOST_TEST(out.str().find("Epoch=1, Examples=3000, AvgError=") == 0);
   BOOST_TEST(out.str().find("TestAccuracy=") != std::string::npos);
 
   const Evaluation e = Trainer::evaluate(net, loss, sample().test, 128);
   BOOST_TEST(e.examples == 500);
-  BOOST_TEST(e.accuracy == history.back().test_accuracy);
+  BOOST_TEST(e.accuracy == history.back().test.accuracy);
   std::int64_t total = 0, diagonal = 0;
   for (std::int32_t t = 0; t < e.classes; ++t) {
     for (std::int32_t p = 0; p < e.classes; ++p) {

@@ -13,12 +13,16 @@
 //              u32 n, then n × (u64 m, m × f32)                optimizer buffers
 //              u64 seed, i64 batch size, i64 epochs, i64 examples per epoch,
 //              i64 epoch, i64 step, f64 loss sum, i64 correct, i64 examples, f64 seconds
+//              (version 2:) f64 absolute-error sum, f64 squared-error sum, i64 best epoch,
+//              f64 best validation loss, u64 n, then n × f32 best parameters (n = 0: none)
 //              u32 CRC-32 of every byte before it
+// Files of version 1 still load (no regression sums, no best epoch).
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "tessera/network.hpp"
 #include "tessera/optim.hpp"
@@ -26,7 +30,7 @@
 
 namespace tessera {
 
-inline constexpr std::uint32_t kCheckpointFormatVersion = 1;
+inline constexpr std::uint32_t kCheckpointFormatVersion = 2;
 
 // Where a run stands, and the settings that make the position meaningful.
 struct TrainingProgress {
@@ -38,15 +42,21 @@ struct TrainingProgress {
   std::int64_t step = 0;                // its steps already taken
   // The epoch's running figures up to `step`, so its statistics come out as if never interrupted.
   double loss_sum = 0.0;
-  std::int64_t correct = 0;
+  std::int64_t correct = 0;  // classification
   std::int64_t examples = 0;
   double seconds = 0.0;
+  double abs_error_sum = 0.0, squared_error_sum = 0.0;  // regression, over every output
+  // Early stopping: the epoch with the lowest validation loss so far (0: none yet), that loss, and
+  // the parameters after it (kept only when the run restores them).
+  std::int64_t best_epoch = 0;
+  double best_loss = 0.0;
+  std::vector<float> best_parameters;
 
   // At the start of `e`, nothing of it done yet.
   void start_epoch(std::int64_t e) noexcept {
     epoch = e;
     step = 0;
-    loss_sum = seconds = 0.0;
+    loss_sum = seconds = abs_error_sum = squared_error_sum = 0.0;
     correct = examples = 0;
   }
 };

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <type_traits>
 #include <iosfwd>
 #include <stdexcept>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "tessera/network.hpp"
 #include "tessera/optim.hpp"
 #include "tessera/process_group.hpp"
+#include "tessera/targets.hpp"
 
 namespace tessera {
 
@@ -24,26 +26,64 @@ class TrainingDiverged : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Figures of a model over a data set. Classification (class targets): loss and accuracy.
+// Regression (value targets): loss, RMSE and MAE over every output, and (evaluations only) R², the
+// coefficient of determination 1 − SSE/SST per output, averaged over the outputs (scikit-learn's
+// "uniform average"; an output whose targets are all equal counts 1 when predicted exactly, else 0).
+struct Metrics {
+  double loss = 0.0;
+  double accuracy = 0.0;
+  double rmse = 0.0;
+  double mae = 0.0;
+  double r2 = 0.0;
+};
+
 struct EpochStats {
   std::int64_t epoch = 0;     // from 1
   std::int64_t examples = 0;  // trained in this epoch
-  double train_loss = 0.0;    // mean over the epoch's examples
-  double train_accuracy = 0.0;
-  bool evaluated = false;  // whether the test figures below are set
-  double test_loss = 0.0;
-  double test_accuracy = 0.0;
+  TargetKind task = TargetKind::Classes;  // classes: classification; values: regression
+  Metrics train;           // over the epoch's training batches, as trained (r2 not set)
+  bool evaluated = false;  // whether `test` is set
+  Metrics test;
+  bool validated = false;  // whether `validation` is set
+  Metrics validation;
+  bool best = false;  // this epoch's validation loss is the lowest so far
   double seconds = 0.0;  // training time of the epoch, evaluation excluded
   double examples_per_second = 0.0;
   int threads = 1;
 };
 
-struct Evaluation {
-  double loss = 0.0;
-  double accuracy = 0.0;
+struct Evaluation : Metrics {
   std::int64_t examples = 0;
-  std::int32_t classes = 0;
-  // confusion[true_class · classes + predicted_class] = count
+  TargetKind task = TargetKind::Classes;
+  std::int32_t classes = 0;  // classification: the classes the outputs score (2 for a single output)
+  // classification: confusion[true_class · classes + predicted_class] = count
   std::vector<std::int64_t> confusion;
+};
+
+// What on_epoch tells fit(): go on, or stop after this epoch (as early stopping does).
+enum class EpochAction { Continue, Stop };
+
+// Called after each epoch with its figures. Takes any callable returning void (go on) or EpochAction.
+class EpochCallback {
+ public:
+  EpochCallback() = default;
+  template <class F>
+  requires std::is_invocable_v<F&, const EpochStats&> EpochCallback(F f) {  // NOLINT: implicit on purpose
+    if constexpr (std::is_void_v<std::invoke_result_t<F&, const EpochStats&>>) {
+      fn_ = [f = std::move(f)](const EpochStats& s) mutable {
+        f(s);
+        return EpochAction::Continue;
+      };
+    } else {
+      fn_ = std::move(f);
+    }
+  }
+  explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
+  EpochAction operator()(const EpochStats& s) const { return fn_ ? fn_(s) : EpochAction::Continue; }
+
+ private:
+  std::function<EpochAction(const EpochStats&)> fn_;
 };
 
 enum class Progress {
@@ -60,8 +100,18 @@ struct TrainerOptions {
   Progress progress = Progress::Auto;
   std::ostream* out = nullptr;  // std::cout when null
   std::int64_t eval_batch_size = 1000;
-  // Called after each epoch (and its evaluation), e.g. to write a metrics file.
-  std::function<void(const EpochStats&)> on_epoch;
+  // Called after each epoch (and its evaluations), e.g. to write a metrics file; returning
+  // EpochAction::Stop ends the run after this epoch.
+  EpochCallback on_epoch;
+  // A validation set held out of the training data by fit() when it is not given one: this fraction
+  // of the training examples, drawn from the seed (the same split on every run), evaluated after each
+  // epoch and never trained on. 0: none. Not with sharded_data (give each process the validation set).
+  double validation_fraction = 0.0;
+  // With a validation set: stop when the validation loss has not gone below its lowest for this many
+  // epochs (0: never stop early), and at the end of the run put back the parameters of the epoch with
+  // the lowest validation loss (restore_best), saying so in the output.
+  std::int64_t early_stopping = 0;
+  bool restore_best = true;
   // When not empty, fit() writes a checkpoint here (atomically, replacing the last) after every
   // `checkpoint_every` steps counted over the whole run (0: none between epochs) and after each
   // epoch's evaluation, with `checkpoint_metadata` in it. Saving time is left out of the epoch's.
@@ -90,11 +140,14 @@ class Trainer {
   Trainer(Sequential& net, const Loss& loss, Optimizer& optimizer, TrainerOptions options);
 
   // Trains options.epochs epochs over `train` (every example once per epoch, shuffled from the seed,
-  // the last smaller batch included), evaluating on `test` after each when it is not null; after
-  // resume(), only what the checkpoint's run had left. Throws std::invalid_argument when the data does
-  // not fit the network (or, resumed, is not the checkpoint's size), TrainingDiverged on a NaN loss,
-  // ModelFileError when a checkpoint cannot be written.
-  std::vector<EpochStats> fit(const data::Dataset& train, const data::Dataset* test);
+  // the last smaller batch included), evaluating on `test` (when not null) and on the validation set
+  // (`validation`, or the fraction options.validation_fraction holds out of `train`) after each;
+  // after resume(), only what the checkpoint's run had left. Stops early as options.early_stopping and
+  // on_epoch say. Throws std::invalid_argument when the data does not fit the network or the loss
+  // (or, resumed, is not the checkpoint's size), TrainingDiverged on a NaN loss, ModelFileError when a
+  // checkpoint cannot be written.
+  std::vector<EpochStats> fit(const data::Dataset& train, const data::Dataset* test,
+                              const data::Dataset* validation = nullptr);
   // One epoch, numbered from 1; after resume() into this epoch, its remaining steps.
   EpochStats train_epoch(const data::Dataset& train, std::int64_t epoch);
 
@@ -108,7 +161,9 @@ class Trainer {
   void save_checkpoint(const std::filesystem::path& file);
   const TrainingProgress& progress() const noexcept { return progress_; }
 
-  // Loss, accuracy and confusion matrix of `net` over `data`, in batches (evaluation mode).
+  // The figures of `net` over `data`, in batches (evaluation mode): loss with accuracy and confusion
+  // matrix (classes) or RMSE, MAE and R² (values). Throws std::invalid_argument when the data does
+  // not fit the network or the loss.
   static Evaluation evaluate(Sequential& net, const Loss& loss, const data::Dataset& data,
                              std::int64_t batch_size = 1000);
 
@@ -118,7 +173,12 @@ class Trainer {
   Optimizer& optimizer_;
   // Weights this process's gradients by its shard's share of the batch and sums gradients, loss and
   // correct predictions over the processes.
-  void sum_across_processes(std::int64_t local, std::int64_t n, double& loss_sum, std::int64_t& correct);
+  struct BatchFigures;
+  void sum_across_processes(std::int64_t local, std::int64_t n, BatchFigures& figures);
+  // After epoch `epoch`'s validation: whether it is the best so far, and whether to stop.
+  bool track_best(EpochStats& stats);
+  // Puts back the parameters of the best epoch; returns whether there were any.
+  bool restore_best_parameters();
   // The training set's size over all processes, each holding its part (checked).
   std::int64_t sharded_epoch_size(std::int64_t mine);
 

@@ -48,11 +48,22 @@ std::uint32_t big_endian(const std::uint8_t* p) {
 
 IdxArray read_idx(const std::filesystem::path& file) { return read_idx(file, IdxPart{}); }
 
-IdxArray read_idx(const std::filesystem::path& file, const IdxPart& part) {
-  if (part.count < 1 || part.index < 0 || part.index >= part.count || part.limit < 0) {
-    throw std::invalid_argument("read_idx: part " + std::to_string(part.index) + " of " + std::to_string(part.count) +
-                                " (limit " + std::to_string(part.limit) + ") is not a part");
+IdxPart::Range IdxPart::of(std::int64_t items) const {
+  if (count < 1 || index < 0 || index >= count || limit < 0 || items < 0) {
+    throw std::invalid_argument("part " + std::to_string(index) + " of " + std::to_string(count) + " (limit " +
+                                std::to_string(limit) + ") is not a part");
   }
+  const std::int64_t kept = limit > 0 ? std::min(items, limit) : items;
+  // Part i: ceil((kept − i) / count) items, the parts in order.
+  const auto share = [&](std::int64_t i) { return kept > i ? (kept - i + count - 1) / count : 0; };
+  Range r;
+  for (std::int64_t i = 0; i < index; ++i) r.first += share(i);
+  r.count = share(index);
+  return r;
+}
+
+IdxArray read_idx(const std::filesystem::path& file, const IdxPart& part) {
+  part.of(0);  // a part, checked before the file is opened
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) fail(file, "no such file");
   GzFile f(gzopen(file.c_str(), "rb"));
@@ -87,12 +98,8 @@ IdxArray read_idx(const std::filesystem::path& file, const IdxPart& part) {
   // The part's items: [first, first + items) of the first `limit` (all when 0).
   const auto all = static_cast<std::uint64_t>(out.dims[0]);
   const std::uint64_t item_bytes = expected / all;
-  const std::uint64_t kept = part.limit > 0 ? std::min(all, static_cast<std::uint64_t>(part.limit)) : all;
-  const auto index = static_cast<std::uint64_t>(part.index), parts = static_cast<std::uint64_t>(part.count);
-  const auto share = [&](std::uint64_t i) { return kept > i ? (kept - i + parts - 1) / parts : 0; };
-  std::uint64_t first = 0;
-  for (std::uint64_t i = 0; i < index; ++i) first += share(i);
-  const std::uint64_t items = share(index);
+  const IdxPart::Range range = part.of(static_cast<std::int64_t>(all));
+  const auto first = static_cast<std::uint64_t>(range.first), items = static_cast<std::uint64_t>(range.count);
   const bool whole = first == 0 && items == all;
   if (first > 0) {
     const std::uint64_t skip = first * item_bytes;

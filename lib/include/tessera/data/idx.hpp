@@ -31,6 +31,13 @@ struct IdxPart {
   std::int64_t index = 0;
   std::int64_t count = 1;
   std::int64_t limit = 0;
+
+  // The part's items of `items` in all: [first, first + count). Throws std::invalid_argument for a
+  // part that is not one (count < 1, index outside [0, count), limit < 0).
+  struct Range {
+    std::int64_t first = 0, count = 0;
+  };
+  Range of(std::int64_t items) const;
 };
 
 // Reads `file`: raw IDX, or gzip-compressed IDX (recognised by its content, not its name). Checks the
