@@ -88,6 +88,12 @@ std::int64_t Sequential::parameter_count() const noexcept {
   return n;
 }
 
+std::int64_t Sequential::buffer_count() const noexcept {
+  std::int64_t n = 0;
+  for (const auto& l : layers_) n += l->buffer_count();
+  return n;
+}
+
 void Sequential::build() {
   if (built_) return;
   if (layers_.empty()) throw std::logic_error("Sequential: the network has no layers");
@@ -98,6 +104,12 @@ void Sequential::build() {
   for (const auto& l : layers_) {
     l->bind(params_.data() + offset, grads_.data() + offset);
     offset += l->parameter_count();
+  }
+  if (const std::int64_t n = buffer_count(); n > 0) buffers_ = Tensor(Shape{n});
+  offset = 0;
+  for (const auto& l : layers_) {
+    if (l->buffer_count() > 0) l->bind_buffers(buffers_.data() + offset);
+    offset += l->buffer_count();
   }
   slots_.resize(layers_.size());
   for (std::size_t i = 1; i < layers_.size(); ++i) {
@@ -229,6 +241,11 @@ void Sequential::eval() {
 Tensor Sequential::parameters() {
   build();
   return params_.view();
+}
+
+Tensor Sequential::buffers() {
+  build();
+  return buffers_.view();
 }
 
 Tensor Sequential::gradients() {

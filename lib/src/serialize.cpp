@@ -33,6 +33,9 @@ std::vector<std::uint8_t> detail::encode_model(Sequential& net, const ModelMetad
   }
   const Tensor params = net.parameters();
   w.floats(params.data(), static_cast<std::size_t>(params.size()));
+  // Format 3: the buffers.
+  const Tensor buffers = net.buffers();
+  w.floats(buffers.data(), static_cast<std::size_t>(buffers.size()));
   w.seal();
   return std::move(w.buffer());
 }
@@ -88,7 +91,26 @@ LoadedModel detail::decode_model(const std::filesystem::path& file, const std::v
     if (!std::isfinite(value)) b.fail("parameter " + std::to_string(i) + " is not finite");
     params[static_cast<std::int64_t>(i)] = value;
   }
-  if (b.left() != 0) b.fail(std::to_string(b.left()) + " unexpected bytes after the parameters");
+  const std::int64_t buffers_needed = out.network.buffer_count();
+  if (version >= 3) {
+    const std::uint64_t held = b.count(b.u64("buffers"), 4, "buffer value");
+    if (static_cast<std::int64_t>(held) != buffers_needed) {
+      b.fail("holds " + std::to_string(held) + " buffer values but its architecture needs " +
+             std::to_string(buffers_needed));
+    }
+    Tensor buffers = out.network.buffers();
+    for (std::uint64_t i = 0; i < held; ++i) {
+      const float value = b.f32("buffers");
+      if (!std::isfinite(value)) b.fail("buffer value " + std::to_string(i) + " is not finite");
+      buffers[static_cast<std::int64_t>(i)] = value;
+    }
+  } else if (buffers_needed > 0) {
+    b.fail("its architecture needs saved state (buffers) that files of format " + std::to_string(version) +
+           " do not hold");
+  }
+  if (b.left() != 0) {
+    b.fail(std::to_string(b.left()) + " unexpected bytes after the " + (version >= 3 ? "buffers" : "parameters"));
+  }
   return out;
 }
 

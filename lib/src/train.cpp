@@ -387,6 +387,7 @@ void Trainer::resume(const Checkpoint& checkpoint) {
   optimizer_.load_state(checkpoint.optimizer_state);
   // parameters() is not const only because it builds a network on first use; a loaded one is built.
   net_.parameters().copy_from(const_cast<Sequential&>(theirs).parameters());
+  if (net_.buffer_count() > 0) net_.buffers().copy_from(const_cast<Sequential&>(theirs).buffers());
   for (std::size_t i = 0; i < net_.size(); ++i) net_.layer(i).set_random_state(theirs.layer(i).random_state());
   progress_ = p;
   resumed_ = true;

@@ -69,6 +69,8 @@ class Sequential {
   const Shape& in_shape() const;
   const Shape& out_shape() const;
   std::int64_t parameter_count() const noexcept;
+  // Floats of state saved but not trained (buffers()), over all layers.
+  std::int64_t buffer_count() const noexcept;
 
   // Draws every parameter from `seed` (layer i from the Rng stream i): the same values on any machine
   // and thread count.
@@ -96,6 +98,9 @@ class Sequential {
 
   // Flat views of all parameters and all gradients, layer after layer in the same layout.
   Tensor parameters();
+  // A flat view of every layer's buffers (saved, never trained), layer after layer; empty when no
+  // layer has any.
+  Tensor buffers();
   // (Applies a pending zero_grad first, so what it shows is what the optimizer will read.)
   Tensor gradients();
   // Clears the gradients. Costs nothing: the next backward overwrites instead of adding.
@@ -133,7 +138,7 @@ class Sequential {
   std::optional<Shape> input_shape_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<Slot> slots_;
-  Tensor params_, grads_;
+  Tensor params_, grads_, buffers_;
   Tensor input_;
   Tensor output_view_, output_gradient_view_;
   std::int64_t batch_ = 0, capacity_ = 0;

@@ -2,11 +2,13 @@
 // without knowing the model in advance), free-form metadata, the parameter buffer and a CRC-32.
 //
 //   offset 0   "TSRMODEL"                      8-byte magic
-//              u32 format version              (2; files of version 1 still load)
+//              u32 format version              (3; files of versions 1 and 2 still load)
 //              u32 n, then n × (string key, string value)      metadata
 //              u32 r, then r × u64                             input shape (version 2; r = 0: none)
 //              u32 n, then n × (string kind, u32 m, m × i64)   layers
 //              u64 n, then n × f32                             parameters
+//              u64 n, then n × f32                             buffers (version 3: state saved
+//                                                              but not trained, e.g. Standardize's)
 //              u32 CRC-32 of every byte before it
 //   strings are u32 length + bytes; all integers and floats little-endian.
 #pragma once
@@ -27,7 +29,7 @@ class ModelFileError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-inline constexpr std::uint32_t kModelFormatVersion = 2;
+inline constexpr std::uint32_t kModelFormatVersion = 3;
 
 using ModelMetadata = std::map<std::string, std::string>;
 

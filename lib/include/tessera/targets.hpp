@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <span>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@ enum class TargetKind { Classes, Values };
 
 // "classes" or "values".
 std::string to_string(TargetKind kind);
+std::ostream& operator<<(std::ostream& out, TargetKind kind);
 
 // A batch of targets, not owned: `classes` (B indices) for TargetKind::Classes, or `values`
 // (B × width floats, row-major) for TargetKind::Values.

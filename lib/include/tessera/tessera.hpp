@@ -2,6 +2,7 @@
 #pragma once
 
 #include "tessera/checkpoint.hpp"
+#include "tessera/data/csv.hpp"
 #include "tessera/data/dataset.hpp"
 #include "tessera/data/idx.hpp"
 #include "tessera/data/mnist.hpp"
@@ -15,6 +16,7 @@
 #include "tessera/layers/layer.hpp"
 #include "tessera/layers/normalize.hpp"
 #include "tessera/layers/pooling.hpp"
+#include "tessera/layers/standardize.hpp"
 #include "tessera/loss.hpp"
 #include "tessera/network.hpp"
 #include "tessera/optim.hpp"

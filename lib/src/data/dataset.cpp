@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 
@@ -15,6 +16,7 @@
 namespace tessera {
 
 std::string to_string(TargetKind kind) { return kind == TargetKind::Classes ? "classes" : "values"; }
+std::ostream& operator<<(std::ostream& out, TargetKind kind) { return out << to_string(kind); }
 
 TargetBuffer::TargetBuffer(TargetKind kind, std::int64_t capacity, std::int64_t width)
     : kind_(kind), capacity_(capacity), width_(width) {

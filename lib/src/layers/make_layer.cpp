@@ -9,6 +9,7 @@
 #include "tessera/layers/flatten.hpp"
 #include "tessera/layers/normalize.hpp"
 #include "tessera/layers/pooling.hpp"
+#include "tessera/layers/standardize.hpp"
 
 namespace tessera {
 
@@ -49,6 +50,14 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
   if (spec.kind == "Normalize") {
     require_args(spec, 2);
     return std::make_unique<Normalize>(float_arg(spec, 0), float_arg(spec, 1));
+  }
+  if (spec.kind == "Standardize") {
+    require_args(spec, 1);
+    // Its statistics are buffers: the model file holds them after the parameters.
+    if (spec.args[0] < 1 || spec.args[0] > (std::int64_t{1} << 32)) {
+      throw std::invalid_argument("layer Standardize: " + std::to_string(spec.args[0]) + " features");
+    }
+    return std::make_unique<Standardize>(spec.args[0]);
   }
   std::unique_ptr<Layer> layer;
   if (spec.kind == "Softmax") layer = std::make_unique<Softmax>();

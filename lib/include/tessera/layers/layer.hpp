@@ -52,6 +52,13 @@ class Layer {
   virtual void bind(float* /*values*/, float* /*gradients*/) {}
   virtual void initialize(Init /*init*/, Rng& /*rng*/) {}
 
+  // State saved with the model but never trained ("buffers", as PyTorch calls them: Standardize's
+  // means and scales): buffer_count() floats in the network's third flat buffer, which optimizers,
+  // weight decay and gradients never see. bind_buffers points the layer at them; the layer writes its
+  // current values there when bound.
+  virtual std::int64_t buffer_count() const { return 0; }
+  virtual void bind_buffers(float* /*buffers*/) {}
+
   // The elementwise activation this layer computes, when a GEMM epilogue can compute it instead.
   virtual std::optional<Activation> epilogue_activation() const { return std::nullopt; }
   // Asks the layer to apply `activation` to its own output (the activation layer that follows is then
