@@ -245,7 +245,7 @@ Tensor Sequential::parameters() {
 
 Tensor Sequential::buffers() {
   build();
-  return buffers_.view();
+  return buffers_.empty() ? Tensor() : buffers_.view();
 }
 
 Tensor Sequential::gradients() {
