@@ -112,6 +112,121 @@ BOOST_AUTO_TEST_CASE(resuming_from_any_checkpoint_ends_bit_identical) {
   }
 }
 
+namespace {
+// y = 2·x0 − x1 + 0.5·x2·x3 + noise: 240 rows of 4 features.
+data::Dataset regression_rows(std::uint64_t seed) {
+  Rng rng(seed, 0);
+  std::vector<float> x, y;
+  for (int i = 0; i < 240; ++i) {
+    float f[4];
+    for (float& v : f) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+    x.insert(x.end(), f, f + 4);
+    y.push_back(2.0f * f[0] - f[1] + 0.5f * f[2] * f[3] + static_cast<float>(rng.uniform(-0.05, 0.05)));
+  }
+  return data::Dataset(std::move(x), Shape{4}, data::Targets::values(std::move(y)));
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_regression_run_with_early_stopping_resumes_bit_identical) {
+  // Held-out validation, early stopping with patience 2 and the best epoch's weights restored: the
+  // regression sums, the best epoch and its parameters all travel in the checkpoint.
+  TempDir dir;
+  const data::Dataset train = regression_rows(1), test = regression_rows(2);
+  const auto make = [] {
+    Sequential net(Dense(4, 16), Tanh(), Dense(16, 1));
+    net.initialize(3);
+    return net;
+  };
+  const auto opts = [&](const std::filesystem::path& checkpoint, std::int64_t every) {
+    TrainerOptions o = options(checkpoint, every);
+    o.epochs = 40;
+    o.batch_size = 16;
+    o.validation_fraction = 0.25;
+    o.early_stopping = 2;
+    return o;
+  };
+  Huber loss(0.5f);
+  Sequential reference = make();
+  // A large rate: the validation loss stops improving well before 40 epochs.
+  SGD reference_opt(reference, SGDOptions(0.4f).momentum(0.9f));
+  std::vector<EpochStats> expected;
+  int copies = 0;
+  {
+    CheckpointCopies keep(dir.path());
+    Trainer trainer(reference, loss, reference_opt, opts(dir / "run.tck", 5));
+    expected = trainer.fit(train, &test);
+    copies = keep.count;
+  }
+  BOOST_REQUIRE(expected.size() < 40u);  // it stopped early
+  BOOST_TEST(expected.back().task == TargetKind::Values);
+  BOOST_TEST(expected.back().test.r2 > 0.5);
+  const Checkpoint last = load_checkpoint(dir / "run.tck");
+  BOOST_TEST(last.progress.epoch == 41);  // the run is over
+  BOOST_TEST(last.progress.best_epoch + 2 == static_cast<std::int64_t>(expected.size()));
+  // The parameters restored are the best epoch's, whose test figures were reported then.
+  const Evaluation e = Trainer::evaluate(reference, loss, test);
+  BOOST_TEST(e.rmse == expected[static_cast<std::size_t>(last.progress.best_epoch - 1)].test.rmse);
+  BOOST_TEST(copies > 4);
+  for (int i = 0; i < copies; ++i) {
+    const Checkpoint c = load_checkpoint(dir / ("copy-" + std::to_string(i) + ".tck"));
+    Sequential net = make();
+    net.initialize(99);
+    SGD opt(net, SGDOptions(0.4f).momentum(0.9f));
+    Trainer trainer(net, loss, opt, opts({}, 0));
+    trainer.resume(c);
+    const auto history = trainer.fit(train, &test);
+    BOOST_TEST_CONTEXT("checkpoint " << i << " (epoch " << c.progress.epoch << ", step " << c.progress.step << ")") {
+      BOOST_TEST(same_bits(net.parameters(), reference.parameters()));
+      if (!history.empty()) {
+        BOOST_TEST(history.back().epoch == expected.back().epoch);
+        const EpochStats& s = history.front();
+        const EpochStats& x = expected[static_cast<std::size_t>(s.epoch - 1)];
+        BOOST_TEST(s.train.loss == x.train.loss);
+        BOOST_TEST(s.train.rmse == x.train.rmse);
+        BOOST_TEST(s.train.mae == x.train.mae);
+        BOOST_TEST(s.validation.loss == x.validation.loss);
+        BOOST_TEST(s.test.r2 == x.test.r2);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_checkpoint_from_format_1_still_loads_and_resumes) {
+  // Written by tessera 0.3.0 (checkpoint format 1) after epoch 1 of 3: Dense(6, 5), Tanh, Dense(5, 3),
+  // SGD with momentum 0.9 (lr 0.1), batch 16, seed 5, 40 byte examples.
+  const Checkpoint c = load_checkpoint(TESSERA_TEST_DATA "/checkpoints/v1-dense-sgd.ckpt");
+  BOOST_TEST(c.metadata.at("written_by") == "tessera 0.3.0 (checkpoint format 1)");
+  BOOST_TEST(c.progress.epoch == 1);
+  BOOST_TEST(c.progress.step == 3);
+  BOOST_TEST(c.progress.examples_per_epoch == 40);
+  BOOST_TEST(c.progress.best_epoch == 0);
+  BOOST_TEST(c.progress.abs_error_sum == 0.0);
+  BOOST_TEST(c.progress.best_parameters.empty());
+  BOOST_TEST(c.optimizer_state.steps == 3);
+  BOOST_TEST(c.network.parameter_count() == 53);
+  BOOST_TEST(const_cast<Sequential&>(c.network).parameters()[0] == -0.429645f, boost::test_tools::tolerance(1e-5f));
+  // It resumes: the same data (as it was made), the remaining two epochs.
+  std::vector<std::uint8_t> images(40 * 6), labels(40);
+  for (std::size_t i = 0; i < images.size(); ++i) images[i] = static_cast<std::uint8_t>((i * 37) % 251);
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    labels[i] = static_cast<std::uint8_t>((images[i * 6] + images[i * 6 + 1]) % 3);
+  }
+  const data::Dataset train(images, labels, Shape{6}, 3);
+  Sequential net(Dense(6, 5), Tanh(), Dense(5, 3));
+  SGD opt(net, SGDOptions(0.1f).momentum(0.9f));
+  TrainerOptions o;
+  o.epochs = 3;
+  o.batch_size = 16;
+  o.seed = 5;
+  o.progress = Progress::None;
+  Trainer trainer(net, SoftmaxCrossEntropy(), opt, o);
+  trainer.resume(c);
+  const auto history = trainer.fit(train, nullptr);
+  BOOST_TEST(history.size() == 3u);
+  BOOST_TEST(history.front().examples == 40);
+  BOOST_TEST(opt.step_count() == 9);
+}
+
 BOOST_AUTO_TEST_CASE(sgd_momentum_state_comes_back) {
   TempDir dir;
   SoftmaxCrossEntropy loss;

@@ -1,5 +1,5 @@
 // Model files: save → load gives the same architecture, parameters and predictions; a file written by
-// an earlier version (format 1, dense; format 2, convolutional) still loads; every truncation, flipped byte and bad
+// an earlier version (format 1, dense; format 2, convolutional; format 3, with buffers) still loads; every truncation, flipped byte and bad
 // header is a clear error; a failed save leaves the previous file as it was.
 #define BOOST_TEST_MODULE serialize
 #include <boost/test/unit_test.hpp>
@@ -29,8 +29,10 @@ using tessera::test::expect_error;
 using tessera::test::TempDir;
 
 namespace {
+// With buffers (Standardize's statistics) as well as parameters.
 Sequential small_network() {
-  Sequential net(Dense(6, 5), ReLU(), Dense(5, 4), Sigmoid(), Dense(4, 3), Softmax());
+  Sequential net(Standardize({1, 2, 3, 4, 5, 6}, {1, 0.5f, 2, 4, 8, 0.25f}), Dense(6, 5), ReLU(), Dense(5, 4), Sigmoid(),
+                 Dense(4, 3), Softmax());
   net.initialize(3, Init::Normal);
   return net;
 }
@@ -60,6 +62,7 @@ BOOST_AUTO_TEST_CASE(save_then_load_gives_the_same_model) {
   for (std::size_t i = 0; i < net.size(); ++i) BOOST_TEST((loaded.network.layer(i).spec() == net.layer(i).spec()));
   BOOST_TEST(loaded.metadata.at("note") == "hello");
   BOOST_TEST(same_bits(loaded.network.parameters(), net.parameters()));
+  BOOST_TEST(same_bits(loaded.network.buffers(), net.buffers()));
   std::mt19937_64 rng(1);
   Tensor x(Shape{7, 6});
   test::fill_uniform(x, rng);
@@ -85,6 +88,42 @@ BOOST_AUTO_TEST_CASE(a_convolutional_model_keeps_its_input_shape_and_predictions
   test::fill_uniform(x, rng);
   const Tensor expected = net.forward(x).clone();
   BOOST_TEST(same_bits(loaded.network.forward(x), expected));
+}
+
+BOOST_AUTO_TEST_CASE(a_file_from_version_3_still_loads) {
+  // Written by tessera 0.4.0 (format 3, with buffers): Standardize(means 10, -1, 0.5; stddevs 2, 0.25,
+  // 4), Dense(3, 4), ReLU, Dense(4, 2), initialised with seed 5.
+  LoadedModel m = load_model(TESSERA_TEST_DATA "/models/v3-standardize-dense.tsr");
+  BOOST_REQUIRE(m.network.size() == 4u);
+  BOOST_TEST(m.network.layer(0).name() == "Standardize(3)");
+  BOOST_TEST(m.metadata.at("written_by") == "tessera 0.4.0 (model format 3)");
+  BOOST_TEST(m.network.buffer_count() == 6);
+  const auto& s = dynamic_cast<const Standardize&>(m.network.layer(0));
+  BOOST_TEST(s.mean() == (std::vector<float>{10.0f, -1.0f, 0.5f}), boost::test_tools::per_element());
+  BOOST_TEST(s.scale() == (std::vector<float>{0.5f, 4.0f, 0.25f}), boost::test_tools::per_element());
+  BOOST_TEST(m.network.parameters()[0] == 0.873972416f);
+  Tensor x(Shape{2, 3});
+  const float input[6] = {12.0f, -1.5f, 0.0f, 7.0f, 0.0f, 3.0f};
+  for (int i = 0; i < 6; ++i) x[i] = input[i];
+  const Tensor& y = m.network.forward(x);
+  const float expected[4] = {-0.0636467859f, 1.5304172f, -3.10737443f, -4.17521381f};
+  for (int i = 0; i < 4; ++i) BOOST_TEST(y[i] == expected[i], boost::test_tools::tolerance(1e-5f));
+}
+
+BOOST_AUTO_TEST_CASE(buffers_that_an_older_format_cannot_hold_are_refused) {
+  // A format-2 file naming a layer with buffers (only a forged or damaged file can) is an error, not
+  // a model with made-up statistics.
+  TempDir dir;
+  Sequential net(Standardize(2), Dense(2, 1));
+  net.initialize(1);
+  save_model(dir / "m.tsr", net);
+  std::vector<std::uint8_t> bytes = test::read_bytes(dir / "m.tsr");
+  bytes[8] = 2;  // the version
+  bytes.resize(bytes.size() - 4 - 8 - 4 * 4);  // drop the CRC and the buffers
+  const std::uint32_t crc = detail::crc32_of(bytes.data(), bytes.size());
+  for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<std::uint8_t>(crc >> (8 * i)));
+  test::write_bytes(dir / "old.tsr", bytes);
+  expect_error<ModelFileError>([&] { load_model(dir / "old.tsr"); }, "saved state (buffers) that files of format 2");
 }
 
 BOOST_AUTO_TEST_CASE(a_file_from_version_2_still_loads) {
