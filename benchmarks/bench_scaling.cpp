@@ -31,7 +31,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Options {
-  std::string data = mnist_app::default_data_dir();
+  std::string data = tessera_app::default_data_dir();
   std::vector<int> threads;
   std::vector<std::string> models{"seed", "mlp", "cnn"};
   std::int64_t limit_train = 0;
@@ -97,7 +97,7 @@ std::vector<Benchmark> benchmarks(const Options& o, const tessera::data::Split& 
   if (o.train) {
     for (const auto& model : o.models) {
       for (std::int64_t batch : model == "mlp" ? std::vector<std::int64_t>{128, 256} : std::vector<std::int64_t>{128}) {
-        const auto& preset = mnist_app::preset(model);
+        const auto& preset = tessera_app::preset(model);
         out.push_back({"train_" + model + "_b" + std::to_string(batch), "train", "examples/s", [train, &preset, batch] {
                          return tessera::bench::epoch_rates(train, preset, batch, 1).front();
                        }});
@@ -106,7 +106,7 @@ std::vector<Benchmark> benchmarks(const Options& o, const tessera::data::Split& 
   }
   if (o.inference) {
     for (const auto& model : o.models) {
-      const auto& preset = mnist_app::preset(model);
+      const auto& preset = tessera_app::preset(model);
       out.push_back({"inference_" + model + "_b1000", "inference", "images/s",
                      [&data, &preset] { return tessera::bench::inference_rates(data.test, preset, 1000, 1).front(); }});
     }
@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 4096));
   app.add_option("--models", o.models, "presets to train and run")
       ->delimiter(',')
-      ->check(CLI::IsMember(mnist_app::preset_names()));
+      ->check(CLI::IsMember(tessera_app::preset_names()));
   app.add_option("--limit-train", o.limit_train, "train on the first N images only (0: all)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--repeats", o.repeats, "measurements per point (the median is reported)")->check(CLI::Range(1, 100));

@@ -14,7 +14,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "../apps/mnist/presets.hpp"
+#include "../apps/tessera/presets.hpp"
 #include "median.hpp"
 #include "preset_runs.hpp"
 #include "tessera/tessera.hpp"
@@ -24,7 +24,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Options {
-  std::string data = mnist_app::default_data_dir();
+  std::string data = tessera_app::default_data_dir();
   std::vector<std::string> models{"seed", "mlp", "cnn"};
   std::vector<std::int64_t> batches{32, 128, 256};
   std::vector<int> threads;
@@ -38,7 +38,7 @@ struct InferenceResult {
   double batch1000_per_s;  // images per second at batch 1000
 };
 
-InferenceResult inference(const tessera::data::Split& data, const mnist_app::Preset& preset) {
+InferenceResult inference(const tessera::data::Split& data, const tessera_app::Preset& preset) {
   tessera::Sequential net = tessera::bench::inference_network(data.test, preset);
   const auto order = data.test.sequential_order();
   std::int32_t label = 0;
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   o.threads = cores > 1 ? std::vector<int>{1, cores} : std::vector<int>{1};
   CLI::App app{"bench_train: epoch throughput and inference speed of tessera-mnist's presets on MNIST"};
   app.add_option("--data", o.data, "folder of the MNIST files");
-  app.add_option("--models", o.models, "presets")->delimiter(',')->check(CLI::IsMember(mnist_app::preset_names()));
+  app.add_option("--models", o.models, "presets")->delimiter(',')->check(CLI::IsMember(tessera_app::preset_names()));
   app.add_option("--batch", o.batches, "batch sizes")->delimiter(',')->check(CLI::PositiveNumber);
   app.add_option("--threads", o.threads, "thread counts")->delimiter(',')->check(CLI::PositiveNumber);
   app.add_option("--epochs", o.epochs, "epochs per measurement (the median is reported)")->check(CLI::PositiveNumber);
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
       fmt::print("{:<6} {:>6} {:>8} {:>12} {:>12} {:>12}\n", "model", "batch", "threads", "examples/s", "min", "max");
     }
     for (const auto& name : o.models) {
-      const auto& preset = mnist_app::preset(name);
+      const auto& preset = tessera_app::preset(name);
       for (std::int64_t batch : o.batches) {
         for (int t : o.threads) {
           tessera::ThreadLimit limit(t);
@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
       for (const auto& name : o.models) {
         for (int t : o.threads) {
           tessera::ThreadLimit limit(t);
-          const InferenceResult r = inference(data, mnist_app::preset(name));
+          const InferenceResult r = inference(data, tessera_app::preset(name));
           if (o.json) {
             fmt::print(
                 R"({{"kind": "inference", "model": "{}", "threads": {}, "latency_us": {:.2f}, "batch1000_per_second": {:.0f}}})"

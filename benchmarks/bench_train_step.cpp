@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "../apps/mnist/presets.hpp"
+#include "../apps/tessera/presets.hpp"
 #include "median.hpp"
 #include "tessera/tessera.hpp"
 
@@ -28,7 +28,7 @@ double seconds_since(Clock::time_point start) { return std::chrono::duration<dou
 // The app's presets: seed (784-100-50-10 sigmoid/MSE) and mlp (784-512-256-10 ReLU/CE).
 struct Network {
   std::string label;
-  const mnist_app::Preset& preset;
+  const tessera_app::Preset& preset;
 };
 
 // GEMM work of one step: forward and dW for every layer, dX for all but the first.
@@ -48,15 +48,15 @@ struct Result {
   double step_ms, gflops, outside_share, optimizer_share;
 };
 
-Result run(const mnist_app::Preset& preset, std::int64_t batch, const std::string& optimizer, int steps,
+Result run(const tessera_app::Preset& preset, std::int64_t batch, const std::string& optimizer, int steps,
            int repetitions) {
   constexpr std::int64_t kInputs = 784, kClasses = 10;
-  tessera::Sequential net = mnist_app::build_network(preset, tessera::Shape{kInputs}, kClasses);
+  tessera::Sequential net = tessera_app::build_network(preset, tessera::Shape{kInputs}, kClasses);
   net.initialize(1, preset.init);
   // Small fixed rates: the step's cost, not its learning, is measured.
   auto opt =
-      mnist_app::make_optimizer(optimizer, optimizer == "adam" ? 1e-3f : 0.01f, tessera::LRSchedule::constant(), net);
-  const auto loss = mnist_app::make_loss(preset.loss);
+      tessera_app::make_optimizer(optimizer, optimizer == "adam" ? 1e-3f : 0.01f, tessera::LRSchedule::constant(), net);
+  const auto loss = tessera_app::make_loss(preset.loss);
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<float> pixel(0.0f, 1.0f);
   tessera::Tensor x(tessera::Shape{batch, kInputs});
@@ -113,8 +113,8 @@ int main(int argc, char** argv) {
   app.add_option("--repetitions", repetitions, "repetitions (the median is reported)")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
-  const std::vector<Network> networks{{"784-100-50-10 sigmoid/MSE", mnist_app::preset("seed")},
-                                      {"784-512-256-10 ReLU/CE", mnist_app::preset("mlp")}};
+  const std::vector<Network> networks{{"784-100-50-10 sigmoid/MSE", tessera_app::preset("seed")},
+                                      {"784-512-256-10 ReLU/CE", tessera_app::preset("mlp")}};
   std::printf("isa %s, %d cores; medians of %d repetitions of %d steps\n\n",
               std::string(tessera::to_string(tessera::gemm_isa())).c_str(), cores, repetitions, steps);
   std::printf("%-27s %5s %3s %-5s %9s %9s %10s %8s %9s %9s\n", "network", "batch", "thr", "optim", "ms/step", "steps/s",

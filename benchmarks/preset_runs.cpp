@@ -7,12 +7,12 @@
 
 namespace tessera::bench {
 
-std::vector<double> epoch_rates(const data::Dataset& train, const mnist_app::Preset& preset, std::int64_t batch,
+std::vector<double> epoch_rates(const data::Dataset& train, const tessera_app::Preset& preset, std::int64_t batch,
                                 int epochs) {
-  Sequential net = mnist_app::build_network(preset, train.example_shape(), train.classes());
+  Sequential net = tessera_app::build_network(preset, train.example_shape(), train.classes());
   net.initialize(1, preset.init);
-  const auto loss = mnist_app::make_loss(preset.loss);
-  const auto optimizer = mnist_app::make_optimizer(preset.optimizer, preset.lr, LRSchedule::constant(), net);
+  const auto loss = tessera_app::make_loss(preset.loss);
+  const auto optimizer = tessera_app::make_optimizer(preset.optimizer, preset.lr, LRSchedule::constant(), net);
   TrainerOptions options;
   options.batch_size = batch;
   options.epochs = epochs;
@@ -23,14 +23,14 @@ std::vector<double> epoch_rates(const data::Dataset& train, const mnist_app::Pre
   return rates;
 }
 
-Sequential inference_network(const data::Dataset& data, const mnist_app::Preset& preset) {
-  Sequential net = mnist_app::build_network(preset, data.example_shape(), data.classes());
+Sequential inference_network(const data::Dataset& data, const tessera_app::Preset& preset) {
+  Sequential net = tessera_app::build_network(preset, data.example_shape(), data.classes());
   net.initialize(1, preset.init);
   net.eval();
   return net;
 }
 
-std::vector<double> inference_rates(const data::Dataset& test, const mnist_app::Preset& preset, std::int64_t batch,
+std::vector<double> inference_rates(const data::Dataset& test, const tessera_app::Preset& preset, std::int64_t batch,
                                     int repeats) {
   if (test.size() < batch) {
     throw std::invalid_argument("inference at batch " + std::to_string(batch) + " needs that many test images, got " +

@@ -69,8 +69,22 @@ run(2 "cannot save: the folder" train --data "${DATA}" --epochs 1 --limit-train 
 run(2 "model.tsr: not a Tessera checkpoint" train --data "${DATA}" --resume "${WORK}/model.tsr")
 run(0 "Checkpoints to .*c.tck after each epoch and every 3 steps" train --data "${DATA}" --epochs 1 --limit-train 200
     --limit-test 50 --batch-size 50 --checkpoint "${WORK}/c.tck" --checkpoint-every 3)
-run(2 "--resume continues the checkpoint's run with its own settings: drop --epochs, --lr" train --data "${DATA}"
-    --resume "${WORK}/c.tck" --epochs 2 --lr 0.1)
+run(2 "c.tck: the checkpoint's run has other settings than given: --epochs 1 in the checkpoint, 2 here; --lr 0.001 in the checkpoint, 0.1 here"
+    train --data "${DATA}" --resume "${WORK}/c.tck" --epochs 2 --lr 0.1)
+file(SHA256 "${WORK}/c.tck" before)
+# Run again onto the same checkpoint: the same settings continue it; others are refused, the file kept.
+run(0 "Continuing the run in .*c.tck: its run of 1 epochs is complete.*Test accuracy" train --data "${DATA}"
+    --epochs 1 --limit-train 200 --limit-test 50 --batch-size 50 --checkpoint "${WORK}/c.tck")
+run(2 "c.tck holds a run with other settings: --batch-size 50 in the checkpoint, 128 here; it is left as it is"
+    train --data "${DATA}" --epochs 1 --limit-train 200 --limit-test 50 --checkpoint "${WORK}/c.tck")
+run(2 "garbage.tsr: not a Tessera checkpoint.*the file is left as it is" train --data "${DATA}" --epochs 1
+    --checkpoint "${WORK}/garbage.tsr")
+file(SHA256 "${WORK}/c.tck" after)
+if(NOT before STREQUAL after)
+  message(FATAL_ERROR "a refused run changed the checkpoint it was refused")
+endif()
+run(0 "Resuming from .*c.tck: its run of 1 epochs is complete" train --data "${DATA}" --limit-test 50
+    --resume "${WORK}/c.tck" --epochs 1 --batch-size 50)
 run(0 "Resuming from .*c.tck: its run of 1 epochs is complete.*Test accuracy" train --data "${DATA}" --limit-test 50
     --resume "${WORK}/c.tck")
 set(APP_SAVED "${APP}")

@@ -1,4 +1,5 @@
-// The app's model presets: architecture, loss, optimizer and the settings a user gets without options.
+// The app's model presets: architecture, loss, optimizer and the settings a user gets without options,
+// for IDX images (seed, mlp, cnn) and for tables (the mlp preset on a CSV file).
 #pragma once
 
 #include <cstdint>
@@ -8,15 +9,15 @@
 
 #include "tessera/tessera.hpp"
 
-namespace mnist_app {
+namespace tessera_app {
 
-enum class LossKind { MSE, CrossEntropy };
+enum class LossKind { MSE, CrossEntropy, L1, Huber, BinaryCrossEntropy };
 
 struct Preset {
   std::string name;
   std::string description;
   std::vector<std::int64_t> hidden;  // widths of the Dense layers between the input (or the
-                                     // convolutions) and the classes
+                                     // convolutions) and the outputs
   tessera::Activation activation;    // after every hidden layer
   bool activate_output;              // also after the last layer (the original's sigmoid output)
   LossKind loss;
@@ -29,18 +30,26 @@ struct Preset {
   // Two 5×5 convolutions (32 and 64 channels), each followed by the activation and 2×2 max pooling,
   // before the Dense layers.
   bool convolutional = false;
+  float weight_decay = 0.0f;  // decoupled (AdamW) for adam, L2 for sgd
+  bool standardize = false;   // a Standardize layer first, fitted to the training set (tables)
 };
 
 // Throws std::invalid_argument for an unknown name.
 const Preset& preset(const std::string& name);
 std::vector<std::string> preset_names();
+// The mlp preset as it applies to a table (CSV): Standardize, ReLU layers 64 and 32, Adam with
+// decoupled weight decay.
+const Preset& table_preset();
 
 // The preset's network for examples of shape `example` ([rows, cols] images; any shape for Dense
-// presets, which read it flattened).
-tessera::Sequential build_network(const Preset& p, const tessera::Shape& example, std::int64_t classes);
+// presets, which read it flattened) with `outputs` outputs (classes, or values per target); with
+// `hidden`, those widths instead of the preset's.
+tessera::Sequential build_network(const Preset& p, const tessera::Shape& example, std::int64_t outputs,
+                                  const std::vector<std::int64_t>* hidden = nullptr);
 std::unique_ptr<tessera::Loss> make_loss(LossKind kind);
 std::unique_ptr<tessera::Optimizer> make_optimizer(const std::string& name, float lr,
-                                                   const tessera::LRSchedule& schedule, tessera::Sequential& net);
+                                                   const tessera::LRSchedule& schedule, tessera::Sequential& net,
+                                                   float weight_decay = 0.0f);
 
 // ${TESSERA_DATA:-$HOME/.cache/tessera/mnist}
 std::string default_data_dir();
@@ -48,8 +57,10 @@ std::string default_data_dir();
 // machine). Throws std::invalid_argument for a bad value.
 int default_threads();
 
-// As recorded in model files ("mse", "cross_entropy"), and back (std::invalid_argument if unknown).
+// As recorded in model files ("mse", "cross_entropy", "l1", "huber", "bce"), and back
+// (std::invalid_argument if unknown).
 std::string to_string(LossKind kind);
 LossKind loss_kind(const std::string& name);
+std::vector<std::string> loss_names();
 
-}  // namespace mnist_app
+}  // namespace tessera_app

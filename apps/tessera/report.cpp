@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
-namespace mnist_app {
+namespace tessera_app {
 
 void print_profile(std::ostream& out, const std::vector<tessera::LayerProfile>& profile, double train_seconds,
                    std::int64_t steps) {
@@ -30,14 +30,19 @@ void print_profile(std::ostream& out, const std::vector<tessera::LayerProfile>& 
              100.0 * rest / step_ms);
 }
 
-void print_confusion(std::ostream& out, const tessera::Evaluation& e) {
-  fmt::print(out, "Confusion matrix (rows: true class, columns: predicted)\n      ");
-  for (std::int32_t c = 0; c < e.classes; ++c) fmt::print(out, "{:>6}", c);
+void print_confusion(std::ostream& out, const tessera::Evaluation& e, const std::vector<std::string>& names) {
+  const auto name = [&](std::int32_t c) {
+    return static_cast<std::size_t>(c) < names.size() ? names[static_cast<std::size_t>(c)] : std::to_string(c);
+  };
+  std::size_t width = 6;
+  for (std::int32_t c = 0; c < e.classes; ++c) width = std::max(width, name(c).size() + 2);
+  fmt::print(out, "Confusion matrix (rows: true class, columns: predicted)\n{:>{}}", "", width);
+  for (std::int32_t c = 0; c < e.classes; ++c) fmt::print(out, "{:>{}}", name(c), width);
   fmt::print(out, "\n");
   for (std::int32_t t = 0; t < e.classes; ++t) {
-    fmt::print(out, "{:>6}", t);
+    fmt::print(out, "{:>{}}", name(t), width);
     for (std::int32_t p = 0; p < e.classes; ++p) {
-      fmt::print(out, "{:>6}", e.confusion[static_cast<std::size_t>(t * e.classes + p)]);
+      fmt::print(out, "{:>{}}", e.confusion[static_cast<std::size_t>(t * e.classes + p)], width);
     }
     fmt::print(out, "\n");
   }
@@ -56,17 +61,31 @@ void print_digit(std::ostream& out, std::span<const std::uint8_t> pixels, std::i
   }
 }
 
-std::string metrics_json(const tessera::EpochStats& s) {
-  std::string line = fmt::format(R"({{"epoch": {}, "examples": {}, "train_loss": {:.8g}, "train_accuracy": {:.6f})",
-                                 s.epoch, s.examples, s.train.loss, s.train.accuracy);
-  if (s.evaluated) {
-    line += fmt::format(R"(, "test_loss": {:.8g}, "test_accuracy": {:.6f})", s.test.loss, s.test.accuracy);
-  } else {
-    line += R"(, "test_loss": null, "test_accuracy": null)";
+namespace {
+// `prefix`_loss and the task's figures, or nulls.
+std::string figures_json(const char* prefix, const tessera::Metrics* m, tessera::TargetKind task, bool with_r2) {
+  const bool classes = task == tessera::TargetKind::Classes;
+  if (m == nullptr) {
+    return classes ? fmt::format(R"(, "{0}_loss": null, "{0}_accuracy": null)", prefix)
+                   : fmt::format(R"(, "{0}_loss": null, "{0}_rmse": null, "{0}_mae": null{1})", prefix,
+                                 with_r2 ? fmt::format(R"(, "{}_r2": null)", prefix) : "");
   }
+  if (classes) return fmt::format(R"(, "{}_loss": {:.8g}, "{}_accuracy": {:.6f})", prefix, m->loss, prefix, m->accuracy);
+  std::string s = fmt::format(R"(, "{0}_loss": {1:.8g}, "{0}_rmse": {2:.8g}, "{0}_mae": {3:.8g})", prefix, m->loss,
+                              m->rmse, m->mae);
+  if (with_r2) s += fmt::format(R"(, "{}_r2": {:.6f})", prefix, m->r2);
+  return s;
+}
+}  // namespace
+
+std::string metrics_json(const tessera::EpochStats& s) {
+  std::string line = fmt::format(R"({{"epoch": {}, "examples": {})", s.epoch, s.examples);
+  line += figures_json("train", &s.train, s.task, false);
+  line += figures_json("test", s.evaluated ? &s.test : nullptr, s.task, true);
+  if (s.validated) line += figures_json("validation", &s.validation, s.task, true);
   line += fmt::format(R"(, "seconds": {:.4f}, "examples_per_second": {:.1f}, "threads": {}}})", s.seconds,
                       s.examples_per_second, s.threads);
   return line;
 }
 
-}  // namespace mnist_app
+}  // namespace tessera_app

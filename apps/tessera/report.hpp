@@ -10,14 +10,18 @@
 
 #include "tessera/tessera.hpp"
 
-namespace mnist_app {
+namespace tessera_app {
 
 // Per layer: forward and backward milliseconds per step, GFLOP/s, share of the step; then the rest
 // of the step (loss, optimizer, data).
 void print_profile(std::ostream& out, const std::vector<tessera::LayerProfile>& profile, double train_seconds,
                    std::int64_t steps);
-void print_confusion(std::ostream& out, const tessera::Evaluation& e);
+// Rows: true class, columns: predicted; headed by the class names when given (else the indices).
+void print_confusion(std::ostream& out, const tessera::Evaluation& e, const std::vector<std::string>& names = {});
 void print_digit(std::ostream& out, std::span<const std::uint8_t> pixels, std::int64_t rows, std::int64_t cols);
+// One JSON object: epoch, examples, train_loss and the task's figures (train_accuracy; train_rmse,
+// train_mae), then test_* and validation_* likewise (null when not evaluated; validation only when
+// there is a validation set), seconds, examples_per_second, threads.
 std::string metrics_json(const tessera::EpochStats& s);
 
-}  // namespace mnist_app
+}  // namespace tessera_app
