@@ -377,10 +377,15 @@ int train(const TrainArgs& args) {
     seconds += s.seconds;
     examples += s.examples;
   }
-  const auto& last = history.back();
+  tessera::EpochStats last = history.back();
+  // With early stopping the model is the best epoch's: its test figures are the run's.
+  const std::int64_t best = trainer.progress().best_epoch;
+  const bool restored = run.early_stopping > 0 && best > 0 && best != last.epoch;
+  if (restored && last.evaluated) last.test = tessera::Trainer::evaluate(net, *loss, data.test);
   const std::string figures = last.evaluated ? test_summary(last.test, task)
                                              : fmt::format("Training loss {:.6g}", last.train.loss);
-  fmt::print("{} after {} epochs; training took {:.1f} s, {:.0f} examples/s\n", figures, last.epoch, seconds,
+  fmt::print("{} after {} epochs{}; training took {:.1f} s, {:.0f} examples/s\n", figures, last.epoch,
+             restored ? fmt::format(" (the parameters of epoch {})", best) : "", seconds,
              seconds > 0.0 ? static_cast<double>(examples) / seconds : 0.0);
 
   if (args.processes != nullptr) {

@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
 # A training run killed with SIGKILL at random moments and resumed from its checkpoint each time ends
 # bit-identical to a run never interrupted: same saved model file, same per-epoch metrics (times
-# aside). Usage: kill_and_resume.sh APP DATA WORK [MODEL]
+# aside). Restarts alternate between `--resume FILE` and the first command run again unchanged (a
+# preempted job requeued), which continues its own --checkpoint. Usage:
+#   kill_and_resume.sh APP DATA WORK [MODEL]   DATA an IDX folder
+#   kill_and_resume.sh APP TABLE.csv WORK TARGET   a regression table, with validation and early stopping
 set -euo pipefail
-app=$1 data=$2 work=$3 model=${4:-mlp}
+app=$1 data=$2 work=$3
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work"
 
-settings=(--model "$model" --epochs 3 --batch-size 50 --limit-train 1000)
-common=(--data "$data" --limit-test 200 --threads 2)
+if [[ -f $data ]]; then
+  settings=(--target "${4:?the target column}" --epochs 150 --batch-size 8 --validation 0.2 --early-stopping 40)
+  common=(--data "$data" --threads 2)
+else
+  settings=(--model "${4:-mlp}" --epochs 3 --batch-size 50 --limit-train 1000)
+  common=(--data "$data" --limit-test 200 --threads 2)
+fi
 "$app" train "${settings[@]}" "${common[@]}" --save reference.tsr --metrics reference.jsonl >reference.log
 
 start_run() {
-  if [[ -f run.tck ]]; then
+  if [[ -f run.tck ]] && ((resumes % 2 == 0)); then
     "$app" train --resume run.tck "${common[@]}" --save resumed.tsr --metrics resumed.jsonl >>run.log 2>&1 &
     resumes=$((resumes + 1))
   else
+    [[ -f run.tck ]] && resumes=$((resumes + 1))
     "$app" train "${settings[@]}" "${common[@]}" --checkpoint run.tck --checkpoint-every 1 \
       --save resumed.tsr --metrics resumed.jsonl >>run.log 2>&1 &
   fi
@@ -61,7 +70,7 @@ cmp reference.tsr resumed.tsr || { echo "the resumed run's model differs from th
 strip_times() { sed -E 's/, "seconds": [^,]*, "examples_per_second": [^,]*//' "$1"; }
 if ! diff <(strip_times reference.jsonl) <(strip_times resumed.jsonl); then
   echo "the resumed run's metrics differ from the uninterrupted run's; where each start began:"
-  grep -E "^(Resuming|Training)" run.log || true
+  grep -E "^(Resuming|Continuing|Training)" run.log || true
   exit 1
 fi
 # Replayed from a kept checkpoint with the worst a killed run can leave: a metrics line of an epoch
