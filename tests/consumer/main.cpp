@@ -3,6 +3,11 @@
 #include <tessera/tessera.hpp>
 
 #include <cstdio>
+#include <vector>
+
+#ifdef CONSUMER_DISTRIBUTED
+#include <tessera/distributed.hpp>
+#endif
 
 int main() {
   const float a[2 * 3] = {1, 2, 3, 4, 5, 6};     // 2×3
@@ -38,6 +43,35 @@ int main() {
                 static_cast<double>(after));
     return 1;
   }
+  // The user's own float table: a regression through Trainer, its features standardised in the model.
+  std::vector<float> features, values;
+  for (int i = 0; i < 64; ++i) {
+    const float u = static_cast<float>(i % 8) * 10.0f, v = static_cast<float>(i / 8) * 0.1f;
+    features.insert(features.end(), {u, v});
+    values.push_back(0.05f * u - 3.0f * v);
+  }
+  const tessera::data::Dataset table(features, tessera::Shape{2}, tessera::data::Targets::values(values));
+  tessera::Standardize standardize(2);
+  standardize.fit(table);
+  tessera::Sequential regression(standardize, tessera::Dense(2, 8), tessera::Tanh(), tessera::Dense(8, 1));
+  regression.initialize(2);
+  tessera::Adam adam(regression, tessera::AdamOptions(1e-2f));
+  tessera::TrainerOptions options;
+  options.epochs = 30;
+  options.batch_size = 16;
+  options.progress = tessera::Progress::None;
+  const auto history = tessera::Trainer(regression, tessera::MSE(), adam, options).fit(table, &table);
+  if (!(history.back().test.r2 > 0.9)) {
+    std::printf("consumer: the regression reached R² %g only\n", history.back().test.r2);
+    return 1;
+  }
+#ifdef CONSUMER_DISTRIBUTED
+  if (tessera::distributed::Session::launched_by_mpi()) {
+    std::printf("consumer: not started by mpirun, yet launched_by_mpi() says so\n");
+    return 1;
+  }
+  std::printf("consumer: tessera::distributed links\n");
+#endif
   std::printf("consumer: gemm through the installed package is correct (isa %.*s)\n",
               static_cast<int>(tessera::to_string(tessera::gemm_isa()).size()),
               tessera::to_string(tessera::gemm_isa()).data());

@@ -1,6 +1,9 @@
 # CTest driver: installs this build into a fresh prefix, then configures, builds and runs the
-# downstream project against it.  cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=...
-#   -DCXX=... -DGENERATOR=... [-DEXTRA_FLAGS=...] -P run_consumer.cmake
+# downstream project against it: as a user with only tessera::tessera on a machine without MPI (MPI
+# hidden from CMake), and, when the build has MPI, asking for the distributed component too; and
+# checks that asking for that component where MPI is missing fails with a message that says so.
+#   cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... -DCXX=... -DGENERATOR=... [-DEXTRA_FLAGS=...]
+#         [-DWITH_MPI=ON] -P run_consumer.cmake
 function(run)
   execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
   if(NOT rc EQUAL 0)
@@ -11,8 +14,24 @@ endfunction()
 
 file(REMOVE_RECURSE "${WORK_DIR}")
 run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${WORK_DIR}/prefix")
-run(${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/build" -G "${GENERATOR}"
-    "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix" "-DCMAKE_CXX_COMPILER=${CXX}"
+set(common -G "${GENERATOR}" "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix" "-DCMAKE_CXX_COMPILER=${CXX}"
     "-DCMAKE_CXX_FLAGS=${EXTRA_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${EXTRA_FLAGS}")
-run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
-run("${WORK_DIR}/build/consumer")
+
+# A machine without MPI: find_package(MPI) finds nothing.
+run(${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/core" ${common} -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON)
+run(${CMAKE_COMMAND} --build "${WORK_DIR}/core")
+run("${WORK_DIR}/core/consumer")
+
+# Asking for the component there fails, saying why.
+execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/no-mpi" ${common}
+                        -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON -DWANT_DISTRIBUTED=ON
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+if(rc EQUAL 0 OR NOT out MATCHES "tessera's component 'distributed': (it needs MPI|this tessera was built without MPI)")
+  message(FATAL_ERROR "consumer test: asking for tessera::distributed without MPI did not fail clearly (${rc}):\n${out}")
+endif()
+
+if(WITH_MPI)
+  run(${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/distributed" ${common} -DWANT_DISTRIBUTED=ON)
+  run(${CMAKE_COMMAND} --build "${WORK_DIR}/distributed")
+  run("${WORK_DIR}/distributed/consumer")
+endif()
