@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tessera-mnist train under mpirun: 2 processes learn as 1 does (test accuracy within 2 points), two
 # 2-process runs save bit-identical models, and a process that fails stops the job with its error
-# instead of leaving the other waiting. Usage: check_mpi.sh APP DATA WORK
+# instead of leaving the other waiting; a table (TABLE, a regression CSV with target TARGET) the same
+# way, R² within 0.1. Usage: check_mpi.sh APP DATA WORK [TABLE TARGET]
 set -euo pipefail
 app=$1 data=$2 work=$3
 rm -rf "$work"
@@ -34,4 +35,19 @@ if [[ $status -eq 0 || $status -eq 124 ]]; then
   exit 1
 fi
 grep -q "rank 0: tessera-mnist: error: .*nowhere" fail.log || { echo "no error line from rank 0:"; cat fail.log; exit 1; }
+
+if [[ $# -ge 5 ]]; then
+  table=(train --data "$4" --target "$5" --epochs 100 --batch-size 32)
+  r2() { sed -n 's/^Test RMSE .* R² \([-0-9.]*\) .*/\1/p' "$1"; }
+  "$app" "${table[@]}" --threads 1 --save table-one.tsr >table-one.log
+  for i in 1 2; do
+    mpirun -np 2 --oversubscribe "$app" "${table[@]}" --save "table-two-$i.tsr" >"table-two-$i.log" 2>&1
+  done
+  grep -q "in each of 2 processes" table-two-1.log || { echo "the table was not run across 2 processes:"; cat table-two-1.log; exit 1; }
+  cmp table-two-1.tsr table-two-2.tsr || { echo "two 2-process runs on the table saved different models"; exit 1; }
+  b1=$(r2 table-one.log) b2=$(r2 table-two-1.log)
+  echo "table R²: 1 process $b1, 2 processes $b2"
+  awk -v a="$b1" -v b="$b2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.1 && b > 0.3) }' ||
+    { echo "2 processes reached R² $b2, 1 process $b1"; exit 1; }
+fi
 echo "tessera-mnist under mpirun: learns as one process, repeats bit for bit, stops on a failure"
