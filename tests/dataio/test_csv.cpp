@@ -4,6 +4,11 @@
 #define BOOST_TEST_MODULE csv
 #include <boost/test/unit_test.hpp>
 
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -256,4 +261,59 @@ BOOST_AUTO_TEST_CASE(the_real_samples) {
   BOOST_TEST(diabetes.data.example_size() == 10);
   BOOST_TEST(diabetes.data.target_kind() == TargetKind::Values);
   BOOST_TEST(diabetes.data.value(0)[0] == 151.0f);
+}
+
+BOOST_AUTO_TEST_CASE(numbers_are_the_correctly_rounded_floats) {
+  // The reader's fast path for short decimals against std::from_chars (correctly rounded by the
+  // standard), over random decimals of every length and exponent, float midpoints and their
+  // neighbours, and the forms from_chars alone takes.
+  std::mt19937_64 rng(12);
+  std::string text = "x,y\n";
+  std::vector<std::string> numbers;
+  const auto add = [&](std::string n) {
+    float v = 0.0f;
+    if (std::from_chars(n.data() + (n[0] == '+'), n.data() + n.size(), v).ec != std::errc()) return;  // out of range
+    numbers.push_back(n);
+    text += n + ",0\n";
+  };
+  for (int i = 0; i < 20000; ++i) {
+    const int digits = 1 + static_cast<int>(rng() % 19);
+    std::string d;
+    for (int k = 0; k < digits; ++k) d += static_cast<char>('0' + rng() % 10);
+    const int point = static_cast<int>(rng() % static_cast<unsigned>(digits + 1));
+    std::string n = (rng() % 2 ? "-" : "") + d.substr(0, static_cast<std::size_t>(point)) + "." +
+                    d.substr(static_cast<std::size_t>(point));
+    if (n == "." || n == "-.") n += "5";
+    if (rng() % 3 == 0) n += "e" + std::to_string(static_cast<int>(rng() % 50) - 25);
+    add(n);
+  }
+  // Midpoints between adjacent floats, exactly and a hair either side (17 significant digits).
+  for (int i = 0; i < 2000; ++i) {
+    const float f = std::ldexp(static_cast<float>(rng() % (1u << 24)), static_cast<int>(rng() % 40) - 30);
+    const double mid = (static_cast<double>(f) + static_cast<double>(std::nextafter(f, 1e30f))) / 2.0;
+    char buffer[64];
+    for (const double v : {mid, std::nextafter(mid, 0.0), std::nextafter(mid, 1e300)}) {
+      std::snprintf(buffer, sizeof buffer, "%.17g", v);
+      add(buffer);
+    }
+  }
+  for (const char* n : {"0", "-0", "1e-45", "3.4028235e38", "0.000000000000000000000000000001", "123456789012345678901",
+                        "+5", "5.", ".5", "1E3", "7e+2"}) {
+    add(n);
+  }
+  CsvOptions o;
+  o.targets = {"y"};
+  const data::CsvData csv = parse_csv(text, o);
+  BOOST_REQUIRE(csv.data.size() == static_cast<std::int64_t>(numbers.size()));
+  std::int64_t wrong = 0;
+  for (std::size_t i = 0; i < numbers.size(); ++i) {
+    const std::string& n = numbers[i];
+    float expected = 0.0f;
+    std::from_chars(n.data() + (n[0] == '+'), n.data() + n.size(), expected);
+    const float got = csv.data.features(static_cast<std::int64_t>(i))[0];
+    if (std::memcmp(&got, &expected, sizeof got) != 0 && ++wrong <= 5) {
+      BOOST_ERROR(n << " read as " << got << ", correctly rounded " << expected);
+    }
+  }
+  BOOST_TEST(wrong == 0);
 }

@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -89,6 +90,7 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 std::string_view trim(std::string_view s, char delimiter) {
   // A tab is data when it delimits.
   const auto space = [delimiter](char c) { return c == ' ' || c == '\r' || (c == '\t' && delimiter != '\t'); };
+  if (s.empty() || (!space(s.front()) && !space(s.back()))) return s;  // the common case, at once
   while (!s.empty() && space(s.front())) s.remove_prefix(1);
   while (!s.empty() && space(s.back())) s.remove_suffix(1);
   return s;
@@ -101,10 +103,49 @@ bool whole_number(std::string_view s) {
 
 enum class NumberStatus { Ok, Empty, NotANumber, NotFinite, OutOfRange };
 
+// Clinger's fast path: a decimal of at most 19 digits whose significand w fits 2^53 and whose
+// exponent e is within ±22 is w·10^e correctly rounded to double by one IEEE multiply or divide (both
+// operands exact). Rounding that double to float is then the correctly rounded float too, unless it
+// lies exactly on a midpoint between two floats (the decimal and its double are never on opposite
+// sides of one: the midpoint is itself a double, nearer). Returns false when the text is not of that
+// form or lands on a midpoint: std::from_chars decides then.
+bool parse_simple_decimal(const char* p, const char* last, float& value) {
+  static constexpr double kPowers[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  const bool negative = *p == '-';
+  if (negative || *p == '+') ++p;
+  std::uint64_t w = 0;
+  int digits = 0, exponent = 0;
+  for (; p < last && *p >= '0' && *p <= '9'; ++p, ++digits) w = w * 10 + static_cast<std::uint64_t>(*p - '0');
+  if (p < last && *p == '.') {
+    for (++p; p < last && *p >= '0' && *p <= '9'; ++p, ++digits, --exponent) {
+      w = w * 10 + static_cast<std::uint64_t>(*p - '0');
+    }
+  }
+  if (digits == 0 || digits > 19) return false;
+  if (p < last && (*p == 'e' || *p == 'E')) {
+    ++p;
+    const bool down = p < last && *p == '-';
+    if (p < last && (*p == '-' || *p == '+')) ++p;
+    int e = 0, e_digits = 0;
+    for (; p < last && *p >= '0' && *p <= '9' && e_digits < 4; ++p, ++e_digits) e = e * 10 + (*p - '0');
+    if (e_digits == 0) return false;
+    exponent += down ? -e : e;
+  }
+  if (p != last || w > (std::uint64_t{1} << 53) || exponent < -22 || exponent > 22) return false;
+  double v = static_cast<double>(w);
+  v = exponent < 0 ? v / kPowers[-exponent] : v * kPowers[exponent];
+  // A float midpoint has a 1 followed by 28 zeros in the low 29 bits of the double's significand.
+  if ((std::bit_cast<std::uint64_t>(v) & ((std::uint64_t{1} << 29) - 1)) == (std::uint64_t{1} << 28)) return false;
+  value = static_cast<float>(negative ? -v : v);
+  return true;
+}
+
 NumberStatus parse_number(std::string_view s, float& value) {
   if (s.empty()) return NumberStatus::Empty;
   const char* first = s.data();
   const char* last = s.data() + s.size();
+  if (parse_simple_decimal(first, last, value)) return NumberStatus::Ok;
   if (*first == '+') ++first;
   const auto [end, error] = std::from_chars(first, last, value, std::chars_format::general);
   if (error == std::errc::result_out_of_range) return NumberStatus::OutOfRange;
@@ -251,17 +292,18 @@ class RecordReader {
   void split(std::string_view text, std::vector<std::string_view>& fields) {
     fields.clear();
     if (text.find('"') == std::string_view::npos) {
-      std::size_t start = 0;
-      for (;;) {
-        const void* d = std::memchr(text.data() + start, delimiter_, text.size() - start);
-        if (d == nullptr) {
-          fields.push_back(text.substr(start));
-          return;
+      // Fields are short: a plain loop beats a memchr call per field.
+      const char* begin = text.data();
+      const char* end = begin + text.size();
+      const char* start = begin;
+      for (const char* c = begin; c < end; ++c) {
+        if (*c == delimiter_) {
+          fields.emplace_back(start, static_cast<std::size_t>(c - start));
+          start = c + 1;
         }
-        const auto at = static_cast<std::size_t>(static_cast<const char*>(d) - text.data());
-        fields.push_back(text.substr(start, at - start));
-        start = at + 1;
       }
+      fields.emplace_back(start, static_cast<std::size_t>(end - start));
+      return;
     }
     // Quoted fields: unescaped into scratch_, whose size is fixed first so the views stay valid.
     scratch_.resize(text.size());
