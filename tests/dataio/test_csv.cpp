@@ -99,6 +99,14 @@ BOOST_AUTO_TEST_CASE(columns_by_name_index_exclusion_and_order) {
   BOOST_TEST(csv.data.target_width() == 2);
   BOOST_TEST(csv.data.value(1)[0] == 4.0f);
   BOOST_TEST(csv.data.value(1)[1] == 1.5f);
+  // In the order given, not the file's; quoted rows too.
+  multi.targets = {"target", "a"};
+  csv = parse_csv(text + "9,\"10\",11,12.5,13\n", multi);
+  BOOST_TEST(csv.target_names == (std::vector<std::string>{"target", "a"}), boost::test_tools::per_element());
+  BOOST_TEST(csv.data.value(1)[0] == 1.5f);
+  BOOST_TEST(csv.data.value(1)[1] == 4.0f);
+  BOOST_TEST(csv.data.value(2)[0] == 12.5f);
+  BOOST_TEST(csv.data.value(2)[1] == 10.0f);
   // No header: columns are numbered.
   CsvOptions headless;
   headless.header = false;

@@ -108,8 +108,9 @@ enum class NumberStatus { Ok, Empty, NotANumber, NotFinite, OutOfRange };
 // operands exact). Rounding that double to float is then the correctly rounded float too, unless it
 // lies exactly on a midpoint between two floats (the decimal and its double are never on opposite
 // sides of one: the midpoint is itself a double, nearer). Returns false when the text is not of that
-// form or lands on a midpoint: std::from_chars decides then.
-bool parse_simple_decimal(const char* p, const char* last, float& value) {
+// form or lands on a midpoint (nullptr; std::from_chars decides then); else the end of the number,
+// which may be followed by more text (the caller checks what follows).
+const char* parse_simple_decimal(const char* p, const char* last, float& value) {
   static constexpr double kPowers[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                          1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
   const bool negative = *p == '-';
@@ -122,30 +123,30 @@ bool parse_simple_decimal(const char* p, const char* last, float& value) {
       w = w * 10 + static_cast<std::uint64_t>(*p - '0');
     }
   }
-  if (digits == 0 || digits > 19) return false;
+  if (digits == 0 || digits > 19) return nullptr;
   if (p < last && (*p == 'e' || *p == 'E')) {
     ++p;
     const bool down = p < last && *p == '-';
     if (p < last && (*p == '-' || *p == '+')) ++p;
     int e = 0, e_digits = 0;
     for (; p < last && *p >= '0' && *p <= '9' && e_digits < 4; ++p, ++e_digits) e = e * 10 + (*p - '0');
-    if (e_digits == 0) return false;
+    if (e_digits == 0) return nullptr;
     exponent += down ? -e : e;
   }
-  if (p != last || w > (std::uint64_t{1} << 53) || exponent < -22 || exponent > 22) return false;
+  if (w > (std::uint64_t{1} << 53) || exponent < -22 || exponent > 22) return nullptr;
   double v = static_cast<double>(w);
   v = exponent < 0 ? v / kPowers[-exponent] : v * kPowers[exponent];
   // A float midpoint has a 1 followed by 28 zeros in the low 29 bits of the double's significand.
-  if ((std::bit_cast<std::uint64_t>(v) & ((std::uint64_t{1} << 29) - 1)) == (std::uint64_t{1} << 28)) return false;
+  if ((std::bit_cast<std::uint64_t>(v) & ((std::uint64_t{1} << 29) - 1)) == (std::uint64_t{1} << 28)) return nullptr;
   value = static_cast<float>(negative ? -v : v);
-  return true;
+  return p;
 }
 
 NumberStatus parse_number(std::string_view s, float& value) {
   if (s.empty()) return NumberStatus::Empty;
   const char* first = s.data();
   const char* last = s.data() + s.size();
-  if (parse_simple_decimal(first, last, value)) return NumberStatus::Ok;
+  if (parse_simple_decimal(first, last, value) == last) return NumberStatus::Ok;
   if (*first == '+') ++first;
   const auto [end, error] = std::from_chars(first, last, value, std::chars_format::general);
   if (error == std::errc::result_out_of_range) return NumberStatus::OutOfRange;
@@ -205,6 +206,15 @@ class RecordReader {
   // The next non-blank record's fields (views valid until the next call) and the line it starts on;
   // false at the end of the data.
   bool next(std::vector<std::string_view>& fields, std::int64_t& record_line) {
+    std::string_view text;
+    if (!next_record(text, record_line)) return false;
+    split(text, fields);
+    return true;
+  }
+
+  // The next non-blank record's text (without its line end; valid until the next call) and the line
+  // it starts on; false at the end of the data.
+  bool next_record(std::string_view& record_text, std::int64_t& record_line) {
     for (;;) {
       const std::optional<std::size_t> length = record_length();
       if (!length) return false;
@@ -212,7 +222,7 @@ class RecordReader {
       const std::size_t n = *length;
       // The record's own bytes end before its line break (a CRLF's \r is stripped with the fields).
       const std::size_t consumed = n + (begin_ + n < end_ ? 1 : 0);
-      record_line = line_;
+      record_line = record_line_ = line_;
       begin_ += consumed;
       std::string_view text(record, n);
       if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
@@ -220,11 +230,14 @@ class RecordReader {
         ++line_;
         continue;  // blank lines are skipped
       }
-      split(text, fields);
       line_ += 1 + static_cast<std::int64_t>(std::count(text.begin(), text.end(), '\n'));
+      record_text = text;
       return true;
     }
   }
+
+  // Fields of one record: views into the buffer, or into scratch_ for quoted fields.
+  void split(std::string_view text, std::vector<std::string_view>& fields) { split_fields(text, fields); }
 
   void set_delimiter(char d) { delimiter_ = d; }
   std::optional<std::uint64_t> size_hint() const { return source_.size_hint(); }
@@ -288,8 +301,7 @@ class RecordReader {
     }
   }
 
-  // Fields of one record: views into the buffer, or into scratch_ for quoted fields.
-  void split(std::string_view text, std::vector<std::string_view>& fields) {
+  void split_fields(std::string_view text, std::vector<std::string_view>& fields) {
     fields.clear();
     if (text.find('"') == std::string_view::npos) {
       // Fields are short: a plain loop beats a memchr call per field.
@@ -315,7 +327,7 @@ class RecordReader {
       if (i < text.size() && text[i] == '"') {
         ++i;
         for (;;) {
-          if (i >= text.size()) fail(line_, "a quoted field is not closed");
+          if (i >= text.size()) fail(record_line_, "a quoted field is not closed");
           if (text[i] == '"') {
             if (i + 1 < text.size() && text[i + 1] == '"') {
               scratch_[out++] = '"';
@@ -329,11 +341,13 @@ class RecordReader {
         }
         while (i < text.size() && is_space(text[i]) && text[i] != delimiter_) ++i;
         if (i < text.size() && text[i] != delimiter_) {
-          fail(line_, "field " + std::to_string(spans.size() + 1) + " has text after its closing quote");
+          fail(record_line_, "field " + std::to_string(spans.size() + 1) + " has text after its closing quote");
         }
       } else {
         while (i < text.size() && text[i] != delimiter_) {
-          if (text[i] == '"') fail(line_, "field " + std::to_string(spans.size() + 1) + " has a quote inside unquoted text");
+          if (text[i] == '"') {
+            fail(record_line_, "field " + std::to_string(spans.size() + 1) + " has a quote inside unquoted text");
+          }
           scratch_[out++] = text[i++];
         }
       }
@@ -350,7 +364,7 @@ class RecordReader {
   std::vector<char> buf_;
   std::size_t begin_ = 0, end_ = 0, scan_from_ = 0;
   bool quoted_ = false, eof_ = false, bom_checked_ = false;
-  std::int64_t line_ = 1;
+  std::int64_t line_ = 1, record_line_ = 1;  // the next record's line; the last record's
   char delimiter_ = ',';
   std::string scratch_;
 };
@@ -473,70 +487,122 @@ CsvData read(Source& source, const CsvOptions& o, const std::string& name) {
   }
 
   std::int64_t rows = 0;
-  bool have = first_is_data || reader.next(fields, line);
-  if (!have) throw DataError(name + ": the file has a header but no rows");
-  for (; have; have = reader.next(fields, line)) {
-    if (fields.size() != columns.size()) {
-      throw DataError(name + ": line " + std::to_string(line) + " has " + std::to_string(fields.size()) +
-                      " fields, the " + (o.header ? "header has " : "first row has ") + std::to_string(columns.size()));
-    }
-    const std::size_t base = x.size();
-    x.resize(base + static_cast<std::size_t>(features));
-    for (std::size_t c = 0; c < fields.size(); ++c) {
-      const std::int64_t r = role[c];
-      if (r == -1) continue;
-      const std::string_view text = trim(fields[c], out.delimiter);
-      if (r >= 0) {
-        float v = 0.0f;
-        const NumberStatus status = parse_number(text, v);
-        if (status != NumberStatus::Ok) fail_at(line, c, number_problem(status, text, "field", ""));
-        x[base + static_cast<std::size_t>(r)] = v;
-        continue;
-      }
-      // A target.
-      if (mode != TargetMode::Values) {
-        if (text.empty()) fail_at(line, c, "an empty label");
-        float v = 0.0f;
-        const NumberStatus status = parse_number(text, v);
-        const bool whole = whole_number(text);
-        if (mode == TargetMode::Undecided && status == NumberStatus::Ok && !whole) {
-          // A number that is not a whole number: regression. The labels so far were numbers too.
-          mode = TargetMode::Values;
-          values.reserve(labels.size() + 1);
-          for (std::int32_t l : labels) {
-            float earlier = 0.0f;
-            parse_number(names[static_cast<std::size_t>(l)], earlier);
-            values.push_back(earlier);
-          }
-          labels.clear();
-          class_of.clear();
-          names.clear();
-        } else {
-          if (detecting && status == NumberStatus::Ok && !whole) {
-            fail_at(line, c, "the number '" + std::string(text) +
-                                 "' among text labels: give the task (classification reads it as a label)");
-          }
-          if (status != NumberStatus::Ok) mode = TargetMode::Classes;  // text: classification
-          whole_numbers = whole_numbers && whole;
-          const std::string key(text);
-          auto it = class_of.find(key);
-          if (it == class_of.end()) {
-            if (!o.classes.empty()) fail_at(line, c, "the label '" + key + "' is not one of the known classes");
-            it = class_of.emplace(key, static_cast<std::int32_t>(names.size())).first;
-            names.push_back(key);
-          }
-          labels.push_back(it->second);
-          continue;
-        }
-      }
+  // One field of column c (trimmed), into the row being read: a feature or a target.
+  std::size_t base = 0, value_base = 0;
+  const auto field = [&](std::size_t c, std::string_view raw) {
+    const std::int64_t r = role[c];
+    if (r == -1) return;
+    const std::string_view text = trim(raw, out.delimiter);
+    if (r >= 0) {
       float v = 0.0f;
       const NumberStatus status = parse_number(text, v);
-      if (status != NumberStatus::Ok) {
-        fail_at(line, c, number_problem(status, text, "target", ", in a target column of numbers (regression)"));
+      if (status != NumberStatus::Ok) fail_at(line, c, number_problem(status, text, "field", ""));
+      x[base + static_cast<std::size_t>(r)] = v;
+      return;
+    }
+    // A target.
+    if (mode != TargetMode::Values) {
+      if (text.empty()) fail_at(line, c, "an empty label");
+      float v = 0.0f;
+      const NumberStatus status = parse_number(text, v);
+      const bool whole = whole_number(text);
+      if (mode == TargetMode::Undecided && status == NumberStatus::Ok && !whole) {
+        // A number that is not a whole number: regression. The labels so far were numbers too.
+        mode = TargetMode::Values;
+        values.reserve(labels.size() + 1);
+        for (std::int32_t l : labels) {
+          float earlier = 0.0f;
+          parse_number(names[static_cast<std::size_t>(l)], earlier);
+          values.push_back(earlier);
+        }
+        value_base = values.size();
+        values.push_back(0.0f);  // this row's, written below
+        labels.clear();
+        class_of.clear();
+        names.clear();
+      } else {
+        if (detecting && status == NumberStatus::Ok && !whole) {
+          fail_at(line, c, "the number '" + std::string(text) +
+                               "' among text labels: give the task (classification reads it as a label)");
+        }
+        if (status != NumberStatus::Ok) mode = TargetMode::Classes;  // text: classification
+        whole_numbers = whole_numbers && whole;
+        const std::string key(text);
+        auto it = class_of.find(key);
+        if (it == class_of.end()) {
+          if (!o.classes.empty()) fail_at(line, c, "the label '" + key + "' is not one of the known classes");
+          it = class_of.emplace(key, static_cast<std::int32_t>(names.size())).first;
+          names.push_back(key);
+        }
+        labels.push_back(it->second);
+        return;
       }
-      values.push_back(v);
+    }
+    float v = 0.0f;
+    const NumberStatus status = parse_number(text, v);
+    if (status != NumberStatus::Ok) {
+      fail_at(line, c, number_problem(status, text, "target", ", in a target column of numbers (regression)"));
+    }
+    // Target t's value goes to place t of the row's, whatever the file's column order.
+    values[value_base + static_cast<std::size_t>(-2 - r)] = v;
+  };
+  const auto ragged = [&](std::size_t count) {
+    throw DataError(name + ": line " + std::to_string(line) + " has " + std::to_string(count) + " fields, the " +
+                    (o.header ? "header has " : "first row has ") + std::to_string(columns.size()));
+  };
+  const char delimiter = out.delimiter;
+  std::string_view record;
+  bool have = first_is_data;
+  if (first_is_data) {
+    record = {};  // the first row is already split into `fields`
+  } else {
+    have = reader.next_record(record, line);
+    if (!have) throw DataError(name + ": the file has a header but no rows");
+  }
+  bool split_already = first_is_data;
+  while (have) {
+    base = x.size();
+    x.resize(base + static_cast<std::size_t>(features));
+    if (mode == TargetMode::Values && has_targets) {
+      value_base = values.size();
+      values.resize(value_base + static_cast<std::size_t>(targets));
+    }
+    if (split_already || record.find('"') != std::string_view::npos) {
+      // Quoted fields (or the first row of a headerless file): split, then field by field.
+      if (!split_already) reader.split(record, fields);
+      split_already = false;
+      if (fields.size() != columns.size()) ragged(fields.size());
+      for (std::size_t c = 0; c < fields.size(); ++c) field(c, fields[c]);
+    } else {
+      // The common case, in one pass: a feature's number is parsed where it stands, and only a field
+      // that is not a plain decimal up to its delimiter goes the general way.
+      const char* p = record.data();
+      const char* end = p + record.size();
+      std::size_t c = 0;
+      for (;; ++c) {
+        if (c == columns.size()) ragged(c + 1 + static_cast<std::size_t>(std::count(p, end, delimiter)));
+        const char* stop = nullptr;
+        const std::int64_t r = role[c];
+        if (r >= 0) {
+          float v = 0.0f;
+          const char* q = parse_simple_decimal(p, end, v);
+          if (q != nullptr && (q == end || *q == delimiter)) {
+            x[base + static_cast<std::size_t>(r)] = v;
+            stop = q;
+          }
+        }
+        if (stop == nullptr) {
+          const void* d = std::memchr(p, delimiter, static_cast<std::size_t>(end - p));
+          stop = d != nullptr ? static_cast<const char*>(d) : end;
+          field(c, std::string_view(p, static_cast<std::size_t>(stop - p)));
+        }
+        if (stop == end) break;
+        p = stop + 1;
+      }
+      if (c + 1 != columns.size()) ragged(c + 1);
     }
     ++rows;
+    have = reader.next_record(record, line);
   }
 
   Targets t;
