@@ -22,16 +22,10 @@ import subprocess
 import sys
 import time
 
+from torch_here import torch_or_exit
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-
-
-def have_torch():
-    try:
-        import torch  # noqa: F401
-        return True
-    except ImportError:
-        return False
 
 
 def read_idx(folder, name):
@@ -154,14 +148,7 @@ def main():
     p.add_argument("--nthreads", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
 
-    if not have_torch():
-        # Debian's python3-torch lives with the system interpreter; a pyenv or venv python lacks it.
-        system = "/usr/bin/python3"
-        if os.path.exists(system) and os.path.realpath(sys.executable) != os.path.realpath(system):
-            os.execv(system, [system] + sys.argv)
-        print("compare_pytorch: PyTorch is not installed here (Debian: apt-get install python3-torch); "
-              "nothing to compare.")
-        return 0
+    torch_or_exit("compare_pytorch")
     if args.worker:
         args.threads = args.nthreads
         args.batch = args.batch_size

@@ -19,25 +19,15 @@ Runs where `import torch` works (Debian: python3-torch); elsewhere it says so an
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 
+from torch_here import cpu_model, torch_or_exit
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def worker(args):
@@ -102,15 +92,7 @@ def main():
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--nthreads", type=int, default=1, help=argparse.SUPPRESS)
     args = p.parse_args()
-    try:
-        import torch
-    except ImportError:
-        system = "/usr/bin/python3"
-        if os.path.exists(system) and os.path.realpath(sys.executable) != os.path.realpath(system):
-            os.execv(system, [system] + sys.argv)
-        print("compare_tabular: PyTorch is not installed here (Debian: apt-get install python3-torch); "
-              "nothing to compare.")
-        return 0
+    torch = torch_or_exit("compare_tabular")
     if args.worker:
         worker(args)
         return 0

@@ -64,52 +64,59 @@ std::vector<std::string> decode_names(const std::string& text) {
   return names;
 }
 
-std::vector<std::pair<std::string, std::string>> describe(const RunSettings& s) {
-  // fmt writes the shortest text that reads back as the same number.
-  std::vector<std::pair<std::string, std::string>> d{
-      {"--model", s.model},
-      {"--epochs", std::to_string(s.epochs)},
-      {"--batch-size", std::to_string(s.batch_size)},
-      {"--lr", fmt::format("{}", s.lr)},
-      {"--optimizer", s.optimizer},
-      {"--weight-decay", fmt::format("{}", s.weight_decay)},
-      {"--seed", std::to_string(s.seed)},
-      {"--limit-train", std::to_string(s.limit_train)},
-      {"--hidden", widths_text(s.hidden)},
-      {"--loss", s.loss.empty() ? "default" : s.loss},
-      {"--validation", fmt::format("{}", s.validation)},
-      {"--early-stopping", std::to_string(s.early_stopping)},
-      {"data", s.data_kind == "csv" ? "a CSV table" : "an IDX folder"},
+namespace {
+// Every setting once: the option that sets it, the checkpoint's key for it, the value as stored
+// there, and as shown in a difference. fmt writes the shortest text that reads back as the same
+// number. checkpoint_every is recorded but not a setting that must match.
+struct Setting {
+  const char* option;
+  const char* key;
+  std::string stored, shown;
+};
+
+std::vector<Setting> settings_table(const RunSettings& s) {
+  std::string targets;
+  for (const auto& t : s.targets) targets += (targets.empty() ? "" : ", ") + t;
+  const auto same = [](const char* option, const char* key, std::string text) {
+    return Setting{option, key, text, text};
   };
-  if (s.data_kind == "csv") {
-    std::string targets;
-    for (const auto& t : s.targets) targets += (targets.empty() ? "" : ", ") + t;
-    d.emplace_back("--target", targets.empty() ? "the last column" : targets);
-    d.emplace_back("--task", s.task);
-    d.emplace_back("--test-fraction", fmt::format("{}", s.test_fraction));
+  std::vector<Setting> table{
+      same("--model", "preset", s.model),
+      same("--epochs", "epochs", std::to_string(s.epochs)),
+      same("--batch-size", "batch_size", std::to_string(s.batch_size)),
+      same("--lr", "lr", fmt::format("{}", s.lr)),
+      same("--optimizer", "optimizer", s.optimizer),
+      same("--weight-decay", "weight_decay", fmt::format("{}", s.weight_decay)),
+      same("--seed", "seed", std::to_string(s.seed)),
+      same("--limit-train", "limit_train", std::to_string(s.limit_train)),
+      same("--hidden", "hidden", widths_text(s.hidden)),
+      {"--loss", "loss", s.loss, s.loss.empty() ? "default" : s.loss},
+      same("--validation", "validation", fmt::format("{}", s.validation)),
+      same("--early-stopping", "early_stopping", std::to_string(s.early_stopping)),
+      {"data", "data_kind", s.data_kind, s.data_kind == "csv" ? "a CSV table" : "an IDX folder"},
+      {"--target", "targets", encode_names(s.targets), targets.empty() ? "the last column" : targets},
+      same("--task", "task", s.task),
+      same("--test-fraction", "test_fraction", fmt::format("{}", s.test_fraction)),
+  };
+  return table;
+}
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> describe(const RunSettings& s) {
+  std::vector<std::pair<std::string, std::string>> d;
+  for (const Setting& setting : settings_table(s)) {
+    // A table's own settings say nothing of an IDX run.
+    const std::string option = setting.option;
+    if (s.data_kind != "csv" && (option == "--target" || option == "--task" || option == "--test-fraction")) continue;
+    d.emplace_back(option, setting.shown);
   }
   return d;
 }
 
 tessera::ModelMetadata checkpoint_metadata(const RunSettings& s) {
-  return {{"app", "tessera"},
-          {"data_kind", s.data_kind},
-          {"preset", s.model},
-          {"targets", encode_names(s.targets)},
-          {"task", s.task},
-          {"hidden", widths_text(s.hidden)},
-          {"loss", s.loss},
-          {"epochs", std::to_string(s.epochs)},
-          {"batch_size", std::to_string(s.batch_size)},
-          {"lr", fmt::format("{}", s.lr)},
-          {"optimizer", s.optimizer},
-          {"weight_decay", fmt::format("{}", s.weight_decay)},
-          {"seed", std::to_string(s.seed)},
-          {"limit_train", std::to_string(s.limit_train)},
-          {"test_fraction", fmt::format("{}", s.test_fraction)},
-          {"validation", fmt::format("{}", s.validation)},
-          {"early_stopping", std::to_string(s.early_stopping)},
-          {"checkpoint_every", std::to_string(s.checkpoint_every)}};
+  tessera::ModelMetadata m{{"app", "tessera"}, {"checkpoint_every", std::to_string(s.checkpoint_every)}};
+  for (const Setting& setting : settings_table(s)) m[setting.key] = setting.stored;
+  return m;
 }
 
 RunSettings settings_of(const tessera::Checkpoint& c, const std::string& file,

@@ -4,26 +4,8 @@
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
 
-# run(<expected exit status> <regex the output must match> args...)
-function(run expected_status pattern)
-  execute_process(COMMAND "${APP}" ${ARGN} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  string(JOIN " " command ${ARGN})
-  if(NOT status EQUAL expected_status)
-    message(FATAL_ERROR "tessera-mnist ${command}: exit status ${status}, expected ${expected_status}\n${out}\n${err}")
-  endif()
-  if(NOT "${out}${err}" MATCHES "${pattern}")
-    message(FATAL_ERROR "tessera-mnist ${command}: output does not match '${pattern}':\n${out}\n${err}")
-  endif()
-  if(expected_status EQUAL 2)
-    # One clear line: the error, and no crash report.
-    string(REGEX MATCHALL "\n" lines "${err}")
-    list(LENGTH lines count)
-    if(count GREATER 2 OR NOT err MATCHES "tessera-mnist: error: ")
-      message(FATAL_ERROR "tessera-mnist ${command}: expected one error line, got:\n${err}")
-    endif()
-  endif()
-  message(STATUS "ok: tessera-mnist ${command}")
-endfunction()
+set(PROGRAM tessera-mnist)
+include(${CMAKE_CURRENT_LIST_DIR}/run_app.cmake)
 
 run(0 "Test accuracy [0-9.]+%" train --data "${DATA}" --epochs 2 --threads 2 --metrics "${WORK}/metrics.jsonl"
     --save "${WORK}/model.tsr" --profile)

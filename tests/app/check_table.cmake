@@ -6,26 +6,8 @@
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
 
-# run(<expected exit status> <regex the output must match> args...)
-function(run expected_status pattern)
-  execute_process(COMMAND "${APP}" ${ARGN} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  list(GET ARGN 0 command)
-  if(NOT status EQUAL expected_status)
-    message(FATAL_ERROR "tessera ${ARGN}: exit status ${status}, expected ${expected_status}\n${out}\n${err}")
-  endif()
-  if(NOT "${out}${err}" MATCHES "${pattern}")
-    message(FATAL_ERROR "tessera ${ARGN}: output does not match '${pattern}':\n${out}\n${err}")
-  endif()
-  if(expected_status EQUAL 2)
-    string(REGEX MATCHALL "\n" lines "${err}")
-    list(LENGTH lines count)
-    if(count GREATER 2 OR NOT err MATCHES "tessera: error: ")
-      message(FATAL_ERROR "tessera ${ARGN}: expected one error line, got:\n${err}")
-    endif()
-  endif()
-  set(last_output "${out}" PARENT_SCOPE)
-  message(STATUS "ok: tessera ${command}")
-endfunction()
+set(PROGRAM tessera)
+include(${CMAKE_CURRENT_LIST_DIR}/run_app.cmake)
 
 # Classification: iris, 80/20, the defaults but for the epochs; 93.33% here (seed 1).
 run(0 "classification of 'species' into 3 classes \\(setosa, versicolor, virginica\\).*Test accuracy 9[3-9]\\.[0-9]+%"

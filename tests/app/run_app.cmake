@@ -1,0 +1,22 @@
+# run(<expected exit status> <regex the output must match> args...): runs ${APP} with args, checks its
+# exit status and output, and for status 2 that stderr is one error line "${PROGRAM}: error: ..." (no
+# crash report). Leaves stdout in last_output. Included by check_app.cmake and check_table.cmake.
+function(run expected_status pattern)
+  execute_process(COMMAND "${APP}" ${ARGN} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  string(JOIN " " command ${ARGN})
+  if(NOT status EQUAL expected_status)
+    message(FATAL_ERROR "${PROGRAM} ${command}: exit status ${status}, expected ${expected_status}\n${out}\n${err}")
+  endif()
+  if(NOT "${out}${err}" MATCHES "${pattern}")
+    message(FATAL_ERROR "${PROGRAM} ${command}: output does not match '${pattern}':\n${out}\n${err}")
+  endif()
+  if(expected_status EQUAL 2)
+    string(REGEX MATCHALL "\n" lines "${err}")
+    list(LENGTH lines count)
+    if(count GREATER 2 OR NOT err MATCHES "${PROGRAM}: error: ")
+      message(FATAL_ERROR "${PROGRAM} ${command}: expected one error line, got:\n${err}")
+    endif()
+  endif()
+  set(last_output "${out}" PARENT_SCOPE)
+  message(STATUS "ok: ${PROGRAM} ${command}")
+endfunction()
