@@ -148,14 +148,18 @@ BOOST_AUTO_TEST_CASE(on_epoch_can_stop_a_run) {
 }
 
 BOOST_AUTO_TEST_CASE(a_loss_that_does_not_take_the_targets_is_refused_before_training) {
-  const auto [train, test] = read_split("diabetes.csv", "progression");
+  // Named references, not structured bindings: Clang 14 cannot capture those in lambdas.
+  const auto diabetes = read_split("diabetes.csv", "progression");
+  const data::Dataset& train = diabetes.first;
+  const data::Dataset& test = diabetes.second;
   Sequential net = mlp(train, 1, 1);
   SGD opt(net, SGDOptions(0.01f));
   Trainer values_trainer(net, SoftmaxCrossEntropy(), opt, quiet(1));
   test::expect_invalid([&] { values_trainer.fit(train, &test); },
                        "the loss SoftmaxCrossEntropy does not take targets that are values (a regression task)");
   BOOST_TEST(opt.step_count() == 0);
-  const auto [iris, iris_test] = read_split("iris.csv", "species");
+  const auto iris_halves = read_split("iris.csv", "species");
+  const data::Dataset& iris = iris_halves.first;
   Sequential c = mlp(iris, 3, 1);
   SGD copt(c, SGDOptions(0.01f));
   test::expect_invalid([&] { Trainer(c, L1(), copt, quiet(1)).fit(iris, nullptr); },
