@@ -87,8 +87,9 @@ struct Trainer::BatchFigures {
   ErrorSums errors;
 };
 
-Trainer::Trainer(Sequential& net, const Loss& loss, Optimizer& optimizer, TrainerOptions options)
-    : net_(net), loss_(loss), optimizer_(optimizer), options_(std::move(options)) {
+Trainer::Trainer(Sequential& net, std::shared_ptr<const Loss> owned, const Loss& loss, Optimizer& optimizer,
+                 TrainerOptions options)
+    : net_(net), owned_loss_(std::move(owned)), loss_(loss), optimizer_(optimizer), options_(std::move(options)) {
   if (options_.epochs < 1)
     throw std::invalid_argument("Trainer: epochs must be >= 1, got " + std::to_string(options_.epochs));
   if (options_.batch_size < 1 || options_.eval_batch_size < 1) {

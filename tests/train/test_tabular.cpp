@@ -154,7 +154,8 @@ BOOST_AUTO_TEST_CASE(a_loss_that_does_not_take_the_targets_is_refused_before_tra
   const data::Dataset& test = diabetes.second;
   Sequential net = mlp(train, 1, 1);
   SGD opt(net, SGDOptions(0.01f));
-  Trainer values_trainer(net, SoftmaxCrossEntropy(), opt, quiet(1));
+  const SoftmaxCrossEntropy cross_entropy;  // a Trainer keeps a reference: it must outlive it
+  Trainer values_trainer(net, cross_entropy, opt, quiet(1));
   test::expect_invalid([&] { values_trainer.fit(train, &test); },
                        "the loss SoftmaxCrossEntropy does not take targets that are values (a regression task)");
   BOOST_TEST(opt.step_count() == 0);

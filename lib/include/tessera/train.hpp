@@ -7,6 +7,7 @@
 #include <functional>
 #include <type_traits>
 #include <iosfwd>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -137,7 +138,15 @@ class Trainer {
  public:
   // Throws std::invalid_argument for epochs < 1, batch sizes < 1, checkpoint_every < 0, or
   // checkpoint_every > 0 without a checkpoint file.
-  Trainer(Sequential& net, const Loss& loss, Optimizer& optimizer, TrainerOptions options);
+  // The network and optimizer are referred to, not copied: they must outlive the Trainer. So is a
+  // loss given by name; a temporary one (Trainer t(net, MSE(), opt, o)) is moved into the trainer.
+  Trainer(Sequential& net, const Loss& loss, Optimizer& optimizer, TrainerOptions options)
+      : Trainer(net, nullptr, loss, optimizer, std::move(options)) {}
+  template <class L>
+  requires(std::is_base_of_v<Loss, std::remove_cvref_t<L>> && !std::is_lvalue_reference_v<L>)
+  Trainer(Sequential& net, L&& loss, Optimizer& optimizer, TrainerOptions options)
+      : Trainer(net, std::make_shared<const std::remove_cvref_t<L>>(std::forward<L>(loss)), optimizer,
+                std::move(options)) {}
 
   // Trains options.epochs epochs over `train` (every example once per epoch, shuffled from the seed,
   // the last smaller batch included), evaluating on `test` (when not null) and on the validation set
@@ -168,7 +177,13 @@ class Trainer {
                              std::int64_t batch_size = 1000);
 
  private:
+  Trainer(Sequential& net, std::shared_ptr<const Loss> owned, Optimizer& optimizer, TrainerOptions options)
+      : Trainer(net, owned, *owned, optimizer, std::move(options)) {}
+  Trainer(Sequential& net, std::shared_ptr<const Loss> owned, const Loss& loss, Optimizer& optimizer,
+          TrainerOptions options);
+
   Sequential& net_;
+  std::shared_ptr<const Loss> owned_loss_;  // a temporary loss the trainer was given, kept alive
   const Loss& loss_;
   Optimizer& optimizer_;
   // Weights this process's gradients by its shard's share of the batch and sums gradients, loss and

@@ -104,7 +104,7 @@ std::vector<float> ByteReader::floats(const char* what) {
   std::vector<float> out(static_cast<std::size_t>(n));
   const std::uint8_t* p = take(n * 4);
   if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(out.data(), p, 4 * out.size());
+    if (!out.empty()) std::memcpy(out.data(), p, 4 * out.size());  // memcpy of nothing from null is UB
   } else {
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = std::bit_cast<float>(load_le<std::uint32_t>(p + 4 * i));
   }
