@@ -231,7 +231,7 @@ TrainingData load_training_data(const TrainArgs& args, const RunSettings& run) {
     const bool classes = d.table->task == tessera::TargetKind::Classes;
     d.description = fmt::format("{} rows of {} features ({}); test: {}", d.train.size(), d.train.example_size(),
                                 joined(t.features), d.test.size() > 0 ? fmt::format("{} rows, {}", d.test.size(), t.test_source) : "none");
-    d.description += classes ? fmt::format("; classification of '{}' into {} classes ({})", t.targets.front(),
+    d.description += classes ? fmt::format("; classification of '{}' into {} classes (sorted: {})", t.targets.front(),
                                            t.classes.size(), joined(t.classes))
                              : fmt::format("; regression of {}", joined(t.targets));
   } else {
