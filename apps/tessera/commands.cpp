@@ -359,7 +359,8 @@ int train(const TrainArgs& args) {
   std::fflush(stdout);
   const tessera::data::Dataset* validation = data.validation.size() > 0 ? &data.validation : nullptr;
   auto history = trainer.fit(data.train, &data.test, validation);
-  if (history.empty()) {
+  const bool finished_before = history.empty();
+  if (finished_before) {
     // Resumed after the last epoch: its evaluation again (deterministic) stands for the run's.
     tessera::EpochStats s;
     s.epoch = trainer.progress().epochs;
@@ -384,7 +385,9 @@ int train(const TrainArgs& args) {
   if (restored && last.evaluated) last.test = tessera::Trainer::evaluate(net, *loss, data.test);
   const std::string figures = last.evaluated ? test_summary(last.test, task)
                                              : fmt::format("Training loss {:.6g}", last.train.loss);
-  fmt::print("{} after {} epochs{}; training took {:.1f} s, {:.0f} examples/s\n", figures, last.epoch,
+  // A run that had finished before (and may have stopped early) does not say after how many epochs.
+  fmt::print("{} {}{}; training took {:.1f} s, {:.0f} examples/s\n", figures,
+             finished_before ? "of the finished run" : fmt::format("after {} epochs", last.epoch),
              restored ? fmt::format(" (the parameters of epoch {})", best) : "", seconds,
              seconds > 0.0 ? static_cast<double>(examples) / seconds : 0.0);
 
