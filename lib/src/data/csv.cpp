@@ -178,7 +178,6 @@ class RecordReader {
 
   // The delimiter most frequent on the first line (outside quotes), ',' when none is.
   char detect_delimiter() {
-    std::size_t scanned = 0;
     for (;;) {
       const std::string_view have(buf_.data() + begin_, end_ - begin_);
       const std::size_t nl = have.find('\n');
@@ -197,9 +196,7 @@ class RecordReader {
         }
         return chosen;
       }
-      scanned = have.size();
       if (!fill()) eof_ = true;
-      (void)scanned;
     }
   }
 
