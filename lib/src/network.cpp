@@ -112,6 +112,15 @@ void Sequential::build() {
     offset += l->buffer_count();
   }
   slots_.resize(layers_.size());
+  // Fusing an activation makes its input and output one buffer, and absorbing its derivative skips
+  // its backward: both are right only when the derivative comes from the output alone.
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    if (layers_[i]->epilogue_activation() && !layers_[i]->derivative_from_output()) {
+      throw std::logic_error("Sequential: " + describe(i, *layers_[i]) +
+                             " offers its activation to a GEMM epilogue, but its derivative needs its input "
+                             "(derivative_from_output() is false): it must not be fused");
+    }
+  }
   for (std::size_t i = 1; i < layers_.size(); ++i) {
     const auto activation = layers_[i]->epilogue_activation();
     slots_[i].fused = activation && !slots_[i - 1].fused && layers_[i - 1]->fuse(*activation);

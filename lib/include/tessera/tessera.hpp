@@ -15,6 +15,7 @@
 #include "tessera/layers/flatten.hpp"
 #include "tessera/layers/layer.hpp"
 #include "tessera/layers/normalize.hpp"
+#include "tessera/layers/pointwise.hpp"
 #include "tessera/layers/pooling.hpp"
 #include "tessera/layers/standardize.hpp"
 #include "tessera/loss.hpp"

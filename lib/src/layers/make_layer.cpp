@@ -8,6 +8,7 @@
 #include "tessera/layers/dropout.hpp"
 #include "tessera/layers/flatten.hpp"
 #include "tessera/layers/normalize.hpp"
+#include "tessera/layers/pointwise.hpp"
 #include "tessera/layers/pooling.hpp"
 #include "tessera/layers/standardize.hpp"
 
@@ -51,6 +52,14 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
     require_args(spec, 2);
     return std::make_unique<Normalize>(float_arg(spec, 0), float_arg(spec, 1));
   }
+  if (spec.kind == "LeakyReLU") {
+    require_args(spec, 1);
+    return std::make_unique<LeakyReLU>(float_arg(spec, 0));
+  }
+  if (spec.kind == "ELU") {
+    require_args(spec, 1);
+    return std::make_unique<ELU>(float_arg(spec, 0));
+  }
   if (spec.kind == "Standardize") {
     require_args(spec, 1);
     // Its statistics are buffers: the model file holds them after the parameters.
@@ -61,6 +70,8 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
   }
   std::unique_ptr<Layer> layer;
   if (spec.kind == "Softmax") layer = std::make_unique<Softmax>();
+  if (spec.kind == "GELU") layer = std::make_unique<GELU>();
+  if (spec.kind == "SiLU") layer = std::make_unique<SiLU>();
   if (spec.kind == "Flatten") layer = std::make_unique<Flatten>();
   // The elementwise activations by the names they give themselves (what spec() wrote).
   for (Activation a : {Activation::Identity, Activation::ReLU, Activation::Sigmoid, Activation::Tanh}) {

@@ -19,6 +19,7 @@ class ElementwiseActivation : public Layer {
   std::string name() const override;
   LayerSpec spec() const override { return {name(), {}}; }
   std::optional<Activation> epilogue_activation() const override { return kind_; }
+  bool derivative_from_output() const override { return true; }
   // y = f(x), any shape.
   void forward(const Tensor& x, Tensor& y) override;
   // dx = dy · f'(x), with f' written in terms of y: ReLU 1[y > 0], sigmoid y(1 − y), tanh 1 − y².

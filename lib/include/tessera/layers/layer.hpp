@@ -60,7 +60,13 @@ class Layer {
   virtual void bind_buffers(float* /*buffers*/) {}
 
   // The elementwise activation this layer computes, when a GEMM epilogue can compute it instead.
+  // Only a layer whose derivative_from_output() is true may offer one: fused, its input and output
+  // are the same buffer. Sequential checks this (std::logic_error otherwise).
   virtual std::optional<Activation> epilogue_activation() const { return std::nullopt; }
+  // Whether backward computes dx from y and dy alone, never reading x (ReLU: 1[y > 0]; sigmoid:
+  // y(1 − y)). Layers whose derivative needs their input (GELU, SiLU) say false, and are then never
+  // fused into the preceding layer nor their derivative absorbed by the next.
+  virtual bool derivative_from_output() const { return false; }
   // Asks the layer to apply `activation` to its own output (the activation layer that follows is then
   // skipped in forward). Returns whether it does.
   virtual bool fuse(Activation /*activation*/) { return false; }
