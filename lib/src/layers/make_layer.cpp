@@ -44,6 +44,10 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
     require_args(spec, 2);
     return std::make_unique<MaxPool2D>(spec.args[0], spec.args[1]);
   }
+  if (spec.kind == "AvgPool2D") {
+    require_args(spec, 2);
+    return std::make_unique<AvgPool2D>(spec.args[0], spec.args[1]);
+  }
   if (spec.kind == "Dropout") {
     require_args(spec, 1);
     return std::make_unique<Dropout>(float_arg(spec, 0));
@@ -71,6 +75,7 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
   std::unique_ptr<Layer> layer;
   if (spec.kind == "Softmax") layer = std::make_unique<Softmax>();
   if (spec.kind == "GELU") layer = std::make_unique<GELU>();
+  if (spec.kind == "GlobalAvgPool2D") layer = std::make_unique<GlobalAvgPool2D>();
   if (spec.kind == "SiLU") layer = std::make_unique<SiLU>();
   if (spec.kind == "Flatten") layer = std::make_unique<Flatten>();
   // The elementwise activations by the names they give themselves (what spec() wrote).

@@ -1,4 +1,4 @@
-// Max pooling over NHWC images.
+// Pooling over NHWC images: max and average over square windows, and the global average.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +35,40 @@ class MaxPool2D final : public Layer {
  private:
   std::int64_t size_, stride_;
   bool relu_input_ = false;
+};
+
+// The mean of each square window, per channel (PyTorch's AvgPool2d without padding).
+class AvgPool2D final : public Layer {
+ public:
+  // Windows of `size` pixels, `stride` apart (0: the window size). Throws std::invalid_argument for
+  // size < 1 or stride < 0.
+  explicit AvgPool2D(std::int64_t size, std::int64_t stride = 0);
+
+  std::string name() const override;
+  LayerSpec spec() const override { return {"AvgPool2D", {size_, stride_}}; }
+  // x: [B, H, W, C] → y: [B, (H − size) / stride + 1, (W − size) / stride + 1, C].
+  void forward(const Tensor& x, Tensor& y) override;
+  // Each input gets dy / size² from every window it is in (overlapping windows add).
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool accumulate) override;
+
+ protected:
+  Shape infer_out_shape(const Shape& in) const override;
+
+ private:
+  std::int64_t size_, stride_;
+};
+
+// The mean over all pixels, per channel: [B, H, W, C] → [B, C] (a vector per image, for a Dense).
+class GlobalAvgPool2D final : public Layer {
+ public:
+  std::string name() const override { return "GlobalAvgPool2D"; }
+  LayerSpec spec() const override { return {"GlobalAvgPool2D", {}}; }
+  void forward(const Tensor& x, Tensor& y) override;
+  // dx[h, w, c] = dy[c] / (H·W).
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool accumulate) override;
+
+ protected:
+  Shape infer_out_shape(const Shape& in) const override;
 };
 
 }  // namespace tessera
