@@ -14,6 +14,7 @@
 #include "tessera/layers/dropout.hpp"
 #include "tessera/layers/flatten.hpp"
 #include "tessera/layers/layer.hpp"
+#include "tessera/layers/normalization.hpp"
 #include "tessera/layers/normalize.hpp"
 #include "tessera/layers/pointwise.hpp"
 #include "tessera/layers/pooling.hpp"

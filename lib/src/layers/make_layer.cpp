@@ -7,6 +7,7 @@
 #include "tessera/layers/dense.hpp"
 #include "tessera/layers/dropout.hpp"
 #include "tessera/layers/flatten.hpp"
+#include "tessera/layers/normalization.hpp"
 #include "tessera/layers/normalize.hpp"
 #include "tessera/layers/pointwise.hpp"
 #include "tessera/layers/pooling.hpp"
@@ -55,6 +56,14 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
   if (spec.kind == "Normalize") {
     require_args(spec, 2);
     return std::make_unique<Normalize>(float_arg(spec, 0), float_arg(spec, 1));
+  }
+  if (spec.kind == "BatchNorm") {
+    require_args(spec, 3);
+    return std::make_unique<BatchNorm>(spec.args[0], float_arg(spec, 1), float_arg(spec, 2));
+  }
+  if (spec.kind == "LayerNorm") {
+    require_args(spec, 2);
+    return std::make_unique<LayerNorm>(spec.args[0], float_arg(spec, 1));
   }
   if (spec.kind == "LeakyReLU") {
     require_args(spec, 1);
