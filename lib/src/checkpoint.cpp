@@ -20,6 +20,7 @@ void save_checkpoint(const std::filesystem::path& file, Sequential& net, const O
     throw std::invalid_argument("save_checkpoint: the optimizer updates " + std::to_string(optimizer.size()) +
                                 " parameters, the network has " + std::to_string(net.parameter_count()));
   }
+  detail::require_reloadable(file, net);
   detail::ByteWriter w;
   w.bytes(kMagic, sizeof kMagic);
   w.u32(kCheckpointFormatVersion);

@@ -114,7 +114,29 @@ LoadedModel detail::decode_model(const std::filesystem::path& file, const std::v
   return out;
 }
 
+void detail::require_reloadable(const std::filesystem::path& file, const Sequential& net) {
+  for (std::size_t i = 0; i < net.size(); ++i) {
+    const Layer& layer = net.layer(i);
+    const LayerSpec spec = layer.spec();
+    std::string problem;
+    try {
+      const std::unique_ptr<Layer> again = make_layer(spec);
+      if (!(again->spec() == spec) || again->parameter_count() != layer.parameter_count() ||
+          again->buffer_count() != layer.buffer_count()) {
+        problem = "building it from its spec gives " + again->name() + ", another layer";
+      }
+    } catch (const std::invalid_argument& e) {
+      problem = e.what();
+    }
+    if (!problem.empty()) {
+      throw ModelFileError(file.string() + ": cannot save: layer " + std::to_string(i) + " " + layer.name() +
+                           " could not be loaded again (" + problem + "); nothing was written");
+    }
+  }
+}
+
 void save_model(const std::filesystem::path& file, Sequential& net, const ModelMetadata& metadata) {
+  detail::require_reloadable(file, net);
   detail::write_atomically(file, detail::encode_model(net, metadata));
 }
 

@@ -257,3 +257,59 @@ BOOST_AUTO_TEST_CASE(a_save_interrupted_before_the_rename_leaves_the_previous_fi
   BOOST_TEST(!std::filesystem::exists(leftover));
   BOOST_TEST(load_model(dir / "m.tsr").network.parameters()[0] == net.parameters()[0]);
 }
+
+namespace {
+// A layer of one's own: y = x · s (one trained parameter), written as a user would.
+class Scale final : public Layer {
+ public:
+  std::string name() const override { return "Scale"; }
+  LayerSpec spec() const override { return {"test.Scale", {}}; }
+  std::int64_t parameter_count() const override { return 1; }
+  void bind(float* values, float* gradients) override { s_ = values, ds_ = gradients; }
+  void initialize(Init, Rng&) override { *s_ = 2.0f; }
+  void forward(const Tensor& x, Tensor& y) override {
+    for (std::int64_t i = 0; i < x.size(); ++i) y[i] = x[i] * *s_;
+  }
+  void backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx, bool accumulate) override {
+    double g = 0.0;
+    for (std::int64_t i = 0; i < x.size(); ++i) g += static_cast<double>(dy[i]) * static_cast<double>(x[i]);
+    *ds_ = static_cast<float>(g) + (accumulate ? *ds_ : 0.0f);
+    if (dx != nullptr) {
+      for (std::int64_t i = 0; i < x.size(); ++i) (*dx)[i] = dy[i] * *s_;
+    }
+  }
+
+ protected:
+  Shape infer_out_shape(const Shape& in) const override { return in; }
+
+ private:
+  float *s_ = nullptr, *ds_ = nullptr;
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_layer_of_ones_own_saves_only_once_registered) {
+  TempDir dir;
+  Sequential net(Dense(3, 4), Scale(), Dense(4, 2));
+  net.initialize(1);
+  net.parameters()[3 * 4 + 4] = 1.5f;  // the Scale's parameter
+  // Not registered: saving is refused before anything is written, naming the layer.
+  expect_error<ModelFileError>([&] { save_model(dir / "own.tsr", net); },
+                               "cannot save: layer 1 Scale could not be loaded again (unknown layer kind 'test.Scale'");
+  BOOST_TEST(!std::filesystem::exists(dir / "own.tsr"));
+  register_layer("test.Scale", [](const LayerSpec& spec) {
+    if (!spec.args.empty()) throw std::invalid_argument("test.Scale takes no arguments");
+    return std::make_unique<Scale>();
+  });
+  save_model(dir / "own.tsr", net);
+  LoadedModel back = load_model(dir / "own.tsr");
+  BOOST_TEST(back.network.layer(1).name() == "Scale");
+  BOOST_TEST(back.network.parameters()[3 * 4 + 4] == 1.5f);
+  Tensor x(Shape{2, 3});
+  for (int i = 0; i < 6; ++i) x[i] = static_cast<float>(i) * 0.25f;
+  const Tensor expected = net.forward(x).clone();
+  BOOST_TEST(same_bits(back.network.forward(x), expected));
+  expect_error<std::invalid_argument>([] { register_layer("test.Scale", [](const LayerSpec&) { return std::make_unique<Scale>(); }); },
+                                      "'test.Scale' is already registered");
+  expect_error<std::invalid_argument>([] { register_layer("Dense", [](const LayerSpec&) { return std::make_unique<Scale>(); }); },
+                                      "'Dense' is one of the library's layer kinds");
+}

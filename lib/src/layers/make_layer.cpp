@@ -1,5 +1,8 @@
-// The one place that knows every layer kind by name: model files name layers, this builds them.
+// The one place that knows every layer kind by name: model files name layers, this builds them, from
+// the library's own kinds and from those the user registered.
 #include <bit>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 
 #include "tessera/layers/activations.hpp"
@@ -32,7 +35,59 @@ float float_arg(const LayerSpec& spec, std::size_t i) {
 }
 }  // namespace
 
+namespace {
+struct Registry {
+  std::mutex lock;
+  std::map<std::string, LayerFactory> factories;
+};
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+std::unique_ptr<Layer> make_builtin_layer(const LayerSpec& spec);
+}  // namespace
+
+void register_layer(const std::string& kind, LayerFactory factory) {
+  if (kind.empty() || !factory) throw std::invalid_argument("register_layer: an empty kind or factory");
+  bool builtin = true;
+  try {
+    make_builtin_layer({kind, {}});
+  } catch (const std::invalid_argument& e) {
+    builtin = std::string(e.what()).find("unknown layer kind") == std::string::npos;
+  }
+  if (builtin) throw std::invalid_argument("register_layer: '" + kind + "' is one of the library's layer kinds");
+  Registry& r = registry();
+  const std::lock_guard<std::mutex> guard(r.lock);
+  if (!r.factories.emplace(kind, std::move(factory)).second) {
+    throw std::invalid_argument("register_layer: the kind '" + kind + "' is already registered");
+  }
+}
+
 std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
+  try {
+    return make_builtin_layer(spec);
+  } catch (const std::invalid_argument& e) {
+    if (std::string(e.what()).find("unknown layer kind") == std::string::npos) throw;
+  }
+  LayerFactory factory;
+  {
+    Registry& r = registry();
+    const std::lock_guard<std::mutex> guard(r.lock);
+    const auto it = r.factories.find(spec.kind);
+    if (it != r.factories.end()) factory = it->second;
+  }
+  if (!factory) {
+    throw std::invalid_argument("unknown layer kind '" + spec.kind +
+                                "' (a layer of your own: tessera::register_layer before loading)");
+  }
+  std::unique_ptr<Layer> layer = factory(spec);
+  if (!layer) throw std::invalid_argument("the factory registered for '" + spec.kind + "' returned no layer");
+  return layer;
+}
+
+namespace {
+std::unique_ptr<Layer> make_builtin_layer(const LayerSpec& spec) {
   if (spec.kind == "Dense") {
     require_args(spec, 2);
     return std::make_unique<Dense>(spec.args[0], spec.args[1]);
@@ -95,5 +150,6 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
   require_args(spec, 0);
   return layer;
 }
+}  // namespace
 
 }  // namespace tessera

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -133,8 +134,15 @@ void Layer::timed_gemm(F&& call) {
   gemm_seconds_ += now_seconds() - start;
 }
 
-// Builds a layer from its spec (as read from a model file). Throws std::invalid_argument for an
-// unknown kind or wrong arguments.
+// Builds a layer from its spec (as read from a model file): the library's kinds, then those
+// registered. Throws std::invalid_argument for an unknown kind or wrong arguments.
 std::unique_ptr<Layer> make_layer(const LayerSpec& spec);
+
+// Makes a layer of your own loadable from model files and checkpoints: `factory` builds it from the
+// spec its spec() writes (throwing std::invalid_argument for bad arguments). Register before loading
+// (and before saving: save_model refuses a network it could not load again). Throws
+// std::invalid_argument for an empty kind, one of the library's, or one already registered.
+using LayerFactory = std::function<std::unique_ptr<Layer>(const LayerSpec&)>;
+void register_layer(const std::string& kind, LayerFactory factory);
 
 }  // namespace tessera
