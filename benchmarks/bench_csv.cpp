@@ -84,12 +84,13 @@ int main(int argc, char** argv) {
     parse.push_back(p);
     ratio.push_back(p / r);
   }
-  fmt::print("CSV {}: {:.1f} MB, {} rows × {} features and a target\n", file.string(), megabytes, parsed_rows, features);
-  fmt::print("read_csv: {:.0f} MB/s (median of {}; min {:.0f}, max {:.0f}); reading the bytes alone: {:.0f} MB/s; "
-             "parse ÷ read, median of per-round ratios: {:.2f}\n",
-             tessera::bench::median(parse), repeat, *std::min_element(parse.begin(), parse.end()),
-             *std::max_element(parse.begin(), parse.end()), tessera::bench::median(read),
-             tessera::bench::median(ratio));
+  fmt::print("CSV {}: {:.1f} MB, {} rows × {} features and a target\n", file.string(), megabytes, parsed_rows,
+             features);
+  fmt::print(
+      "read_csv: {:.0f} MB/s (median of {}; min {:.0f}, max {:.0f}); reading the bytes alone: {:.0f} MB/s; "
+      "parse ÷ read, median of per-round ratios: {:.2f}\n",
+      tessera::bench::median(parse), repeat, *std::min_element(parse.begin(), parse.end()),
+      *std::max_element(parse.begin(), parse.end()), tessera::bench::median(read), tessera::bench::median(ratio));
   if (!keep && path.empty()) std::filesystem::remove(file);
   return 0;
 }

@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
     target += std::sin(static_cast<double>(row[0] * row[1])) + 0.5 * static_cast<double>(row[2] * row[2]);
     y[static_cast<std::size_t>(r)] = static_cast<float>(target + rng.uniform(-0.1, 0.1));
   }
-  const tessera::data::Dataset table(std::move(x), tessera::Shape{features}, tessera::data::Targets::values(std::move(y)));
+  const tessera::data::Dataset table(std::move(x), tessera::Shape{features},
+                                     tessera::data::Targets::values(std::move(y)));
 
   tessera::ThreadLimit limit(threads);
   tessera::Standardize standardize(features);
@@ -57,14 +58,16 @@ int main(int argc, char** argv) {
   const auto history = tessera::Trainer(net, tessera::MSE(), opt, o).fit(table, nullptr);
   const double median = tessera::bench::median(rates);
   if (json) {
-    fmt::print(R"({{"kind": "train", "rows": {}, "features": {}, "batch": {}, "threads": {}, "examples_per_second": {:.1f}, "train_loss": {:.6g}}})"
-               "\n",
-               rows, features, batch, tessera::max_threads(), median, history.back().train.loss);
+    fmt::print(
+        R"({{"kind": "train", "rows": {}, "features": {}, "batch": {}, "threads": {}, "examples_per_second": {:.1f}, "train_loss": {:.6g}}})"
+        "\n",
+        rows, features, batch, tessera::max_threads(), median, history.back().train.loss);
   } else {
-    fmt::print("{} rows × {} features, batch {}, {} thread{}: {:.0f} examples/s (median of {} epochs), last loss "
-               "{:.4g}\n",
-               rows, features, batch, tessera::max_threads(), tessera::max_threads() == 1 ? "" : "s", median, epochs,
-               history.back().train.loss);
+    fmt::print(
+        "{} rows × {} features, batch {}, {} thread{}: {:.0f} examples/s (median of {} epochs), last loss "
+        "{:.4g}\n",
+        rows, features, batch, tessera::max_threads(), tessera::max_threads() == 1 ? "" : "s", median, epochs,
+        history.back().train.loss);
   }
   return 0;
 }

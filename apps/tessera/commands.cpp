@@ -107,13 +107,15 @@ RunSettings settings_of(const TrainArgs& a) {
   const Preset& p = preset_for(s.data_kind, s.model);
   const bool csv = s.data_kind == "csv";
   if (!csv) {
-    for (const auto& [given, option] : {std::pair{!a.targets.empty(), "--target"}, std::pair{a.task.has_value(), "--task"},
-                                        std::pair{!a.test.empty(), "--test"},
-                                        std::pair{a.test_fraction.has_value(), "--test-fraction"}}) {
-      if (given) throw std::invalid_argument(std::string(option) + " is for a table (--data FILE.csv), not an IDX folder");
+    for (const auto& [given, option] :
+         {std::pair{!a.targets.empty(), "--target"}, std::pair{a.task.has_value(), "--task"},
+          std::pair{!a.test.empty(), "--test"}, std::pair{a.test_fraction.has_value(), "--test-fraction"}}) {
+      if (given)
+        throw std::invalid_argument(std::string(option) + " is for a table (--data FILE.csv), not an IDX folder");
     }
   }
-  if (!a.test.empty() && a.test_fraction) throw std::invalid_argument("give --test FILE or --test-fraction F, not both");
+  if (!a.test.empty() && a.test_fraction)
+    throw std::invalid_argument("give --test FILE or --test-fraction F, not both");
   s.targets = a.targets;
   s.task = a.task.value_or("auto");
   s.hidden = a.hidden ? parse_widths(*a.hidden) : p.hidden;
@@ -192,8 +194,8 @@ Start start_of(const TrainArgs& args) {
       try {
         s.checkpoint = tessera::load_checkpoint(args.checkpoint);
       } catch (const tessera::ModelFileError& e) {
-        throw std::invalid_argument(std::string(e.what()) + "; the file is left as it is: remove it or choose another " +
-                                    "--checkpoint");
+        throw std::invalid_argument(std::string(e.what()) +
+                                    "; the file is left as it is: remove it or choose another " + "--checkpoint");
       }
       const RunSettings theirs = settings_of(*s.checkpoint, args.checkpoint, idx_defaults);
       const std::string diff = differences(theirs, s.run);
@@ -229,8 +231,9 @@ TrainingData load_training_data(const TrainArgs& args, const RunSettings& run) {
     d.test = std::move(t.test);
     if (args.limit_test > 0) d.test = d.test.head(args.limit_test);
     const bool classes = d.table->task == tessera::TargetKind::Classes;
-    d.description = fmt::format("{} rows of {} features ({}); test: {}", d.train.size(), d.train.example_size(),
-                                joined(t.features), d.test.size() > 0 ? fmt::format("{} rows, {}", d.test.size(), t.test_source) : "none");
+    d.description =
+        fmt::format("{} rows of {} features ({}); test: {}", d.train.size(), d.train.example_size(), joined(t.features),
+                    d.test.size() > 0 ? fmt::format("{} rows, {}", d.test.size(), t.test_source) : "none");
     d.description += classes ? fmt::format("; classification of '{}' into {} classes (sorted: {})", t.targets.front(),
                                            t.classes.size(), joined(t.classes))
                              : fmt::format("; regression of {}", joined(t.targets));
@@ -238,8 +241,9 @@ TrainingData load_training_data(const TrainArgs& args, const RunSettings& run) {
     // Each process of a data-parallel run reads only its part of the training set.
     tessera::data::IdxPart part{rank, ranks, run.limit_train};
     if (run.validation > 0.0 && args.processes != nullptr) {
-      throw std::invalid_argument("--validation with IDX data under mpirun is not supported: each process reads only "
-                                  "its part of the training set");
+      throw std::invalid_argument(
+          "--validation with IDX data under mpirun is not supported: each process reads only "
+          "its part of the training set");
     }
     tessera::data::Split split = tessera::data::load_mnist(args.data_dir, part);
     d.train = std::move(split.train);
@@ -258,16 +262,18 @@ TrainingData load_training_data(const TrainArgs& args, const RunSettings& run) {
     d.train_size = static_cast<std::int64_t>(total);
   }
   if (run.data_kind == "idx") {
-    d.description = fmt::format("{} training{} and {} test images of {}, {} classes", d.train_size,
-                                args.processes ? fmt::format(" (each process reads its part: {} here)", d.train.size()) : "",
-                                d.test.size(), d.train.example_shape().to_string(), d.train.classes());
+    d.description =
+        fmt::format("{} training{} and {} test images of {}, {} classes", d.train_size,
+                    args.processes ? fmt::format(" (each process reads its part: {} here)", d.train.size()) : "",
+                    d.test.size(), d.train.example_shape().to_string(), d.train.classes());
   }
   if (d.validation.size() > 0) d.description += fmt::format("; validation: {} rows held out", d.validation.size());
   return d;
 }
 
 std::string test_summary(const tessera::Metrics& m, tessera::TargetKind task) {
-  if (task == tessera::TargetKind::Classes) return fmt::format("Test accuracy {} (loss {:.4f})", percent(m.accuracy), m.loss);
+  if (task == tessera::TargetKind::Classes)
+    return fmt::format("Test accuracy {} (loss {:.4f})", percent(m.accuracy), m.loss);
   return fmt::format("Test RMSE {:.6g}, MAE {:.6g}, R² {:.4f} (loss {:.6g})", m.rmse, m.mae, m.r2, m.loss);
 }
 
@@ -292,8 +298,9 @@ int train(const TrainArgs& args) {
     data.train = data.train.part({args.processes->rank(), args.processes->size(), 0});
   }
   const LossKind loss_kind_used = !run.loss.empty() ? loss_kind(run.loss)
-                                  : table ? (task == tessera::TargetKind::Classes ? LossKind::CrossEntropy : LossKind::MSE)
-                                          : p.loss;
+                                  : table
+                                      ? (task == tessera::TargetKind::Classes ? LossKind::CrossEntropy : LossKind::MSE)
+                                      : p.loss;
   const auto loss = make_loss(loss_kind_used);
 
   tessera::TrainerOptions options;
@@ -316,7 +323,8 @@ int train(const TrainArgs& args) {
 
   std::ofstream metrics;
   if (!args.metrics.empty() && writer) {
-    metrics = open_metrics(args.metrics, start.checkpoint.has_value(), start.checkpoint ? start.checkpoint->progress.epoch : 1);
+    metrics = open_metrics(args.metrics, start.checkpoint.has_value(),
+                           start.checkpoint ? start.checkpoint->progress.epoch : 1);
   }
   options.on_epoch = [&](const tessera::EpochStats& s) {
     if (metrics.is_open()) {
@@ -334,9 +342,10 @@ int train(const TrainArgs& args) {
                  ? fmt::format(" in each of {} processes, each batch split across them", args.processes->size())
                  : "");
   if (run.early_stopping > 0) {
-    fmt::print("Early stopping after {} epochs without a lower validation loss; the best epoch's parameters are "
-               "kept\n",
-               run.early_stopping);
+    fmt::print(
+        "Early stopping after {} epochs without a lower validation loss; the best epoch's parameters are "
+        "kept\n",
+        run.early_stopping);
   }
   if (!checkpoint.empty()) {
     fmt::print("Checkpoints to {} after each epoch{}\n", checkpoint,
@@ -383,8 +392,8 @@ int train(const TrainArgs& args) {
   const std::int64_t best = trainer.progress().best_epoch;
   const bool restored = run.early_stopping > 0 && best > 0 && best != last.epoch;
   if (restored && last.evaluated) last.test = tessera::Trainer::evaluate(net, *loss, data.test);
-  const std::string figures = last.evaluated ? test_summary(last.test, task)
-                                             : fmt::format("Training loss {:.6g}", last.train.loss);
+  const std::string figures =
+      last.evaluated ? test_summary(last.test, task) : fmt::format("Training loss {:.6g}", last.train.loss);
   // A run that had finished before (and may have stopped early) does not say after how many epochs.
   fmt::print("{} {}{}; training took {:.1f} s, {:.0f} examples/s\n", figures,
              finished_before ? "of the finished run" : fmt::format("after {} epochs", last.epoch),
@@ -401,8 +410,10 @@ int train(const TrainArgs& args) {
                              {"loss", to_string(loss_kind_used)},
                              {"seed", std::to_string(run.seed)},
                              {"epochs", std::to_string(last.epoch)}};
-    if (task == tessera::TargetKind::Classes) m["test_accuracy"] = std::to_string(last.test.accuracy);
-    else m["test_r2"] = std::to_string(last.test.r2);
+    if (task == tessera::TargetKind::Classes)
+      m["test_accuracy"] = std::to_string(last.test.accuracy);
+    else
+      m["test_r2"] = std::to_string(last.test.r2);
     if (table) record_table(m, *data.table);
     tessera::save_model(args.save, net, m);
     fmt::print("Saved the model to {}\n", args.save);

@@ -55,9 +55,10 @@ int main(int argc, char** argv) {
                 "table: classification or regression (default: classification when the target holds text or whole "
                 "numbers, regression otherwise)")
       ->check(CLI::IsMember({"auto", "classification", "regression"}));
-  t->add_option("--model", train.model,
-                "preset: seed (the original 784-100-50-10 sigmoid/MSE network), mlp (784-512-256-10 ReLU; on a table, "
-                "Standardize then ReLU layers of --hidden widths) or cnn (two convolutions and pooling, then 1024-128-10)")
+  t->add_option(
+       "--model", train.model,
+       "preset: seed (the original 784-100-50-10 sigmoid/MSE network), mlp (784-512-256-10 ReLU; on a table, "
+       "Standardize then ReLU layers of --hidden widths) or cnn (two convolutions and pooling, then 1024-128-10)")
       ->check(CLI::IsMember(preset_names()));
   t->add_option("--hidden", train.hidden, "widths of the hidden layers, e.g. 64,32 (default: the preset's)");
   t->add_option("--loss", train.loss,
@@ -115,9 +116,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "{}: error: {} (see --help)\n", program, error.what());
     return 2;
   }
-  for (const char* name : {"--model", "--epochs", "--batch-size", "--lr", "--optimizer", "--seed", "--limit-train",
-                           "--weight-decay", "--hidden", "--loss", "--validation", "--early-stopping", "--target",
-                           "--task", "--test-fraction"}) {
+  for (const char* name :
+       {"--model", "--epochs", "--batch-size", "--lr", "--optimizer", "--seed", "--limit-train", "--weight-decay",
+        "--hidden", "--loss", "--validation", "--early-stopping", "--target", "--task", "--test-fraction"}) {
     if (t->get_option(name)->count() > 0) train.run_settings_given.emplace_back(name);
   }
 #ifdef TESSERA_APP_MPI

@@ -75,20 +75,21 @@ const Preset& table_preset() {
   // Measured on the committed tables (iris, wine, breast cancer, diabetes; 80/20 splits of three
   // seeds): weight decay of this strength keeps the 64-32 network from overfitting a few hundred rows
   // (it bounds each weight near 1/wd under Adam), and costs nothing on larger tables.
-  static const Preset table{.name = "mlp",
-                            .description = "Standardize, 64-32 ReLU, Adam (lr 3e-3, weight decay 0.5) with cosine decay",
-                            .hidden = {64, 32},
-                            .activation = tessera::Activation::ReLU,
-                            .activate_output = false,
-                            .loss = LossKind::CrossEntropy,  // MSE for regression
-                            .init = tessera::Init::He,
-                            .optimizer = "adam",
-                            .lr = 3e-3f,
-                            .cosine = true,
-                            .batch_size = 32,
-                            .epochs = 100,
-                            .weight_decay = 0.5f,
-                            .standardize = true};
+  static const Preset table{
+      .name = "mlp",
+      .description = "Standardize, 64-32 ReLU, Adam (lr 3e-3, weight decay 0.5) with cosine decay",
+      .hidden = {64, 32},
+      .activation = tessera::Activation::ReLU,
+      .activate_output = false,
+      .loss = LossKind::CrossEntropy,  // MSE for regression
+      .init = tessera::Init::He,
+      .optimizer = "adam",
+      .lr = 3e-3f,
+      .cosine = true,
+      .batch_size = 32,
+      .epochs = 100,
+      .weight_decay = 0.5f,
+      .standardize = true};
   return table;
 }
 
@@ -133,11 +134,16 @@ tessera::Sequential build_network(const Preset& p, const tessera::Shape& example
 
 std::unique_ptr<tessera::Loss> make_loss(LossKind kind) {
   switch (kind) {
-    case LossKind::MSE: return std::make_unique<tessera::MSE>();
-    case LossKind::L1: return std::make_unique<tessera::L1>();
-    case LossKind::Huber: return std::make_unique<tessera::Huber>(1.0f);
-    case LossKind::BinaryCrossEntropy: return std::make_unique<tessera::BinaryCrossEntropyWithLogits>();
-    case LossKind::CrossEntropy: break;
+    case LossKind::MSE:
+      return std::make_unique<tessera::MSE>();
+    case LossKind::L1:
+      return std::make_unique<tessera::L1>();
+    case LossKind::Huber:
+      return std::make_unique<tessera::Huber>(1.0f);
+    case LossKind::BinaryCrossEntropy:
+      return std::make_unique<tessera::BinaryCrossEntropyWithLogits>();
+    case LossKind::CrossEntropy:
+      break;
   }
   return std::make_unique<tessera::SoftmaxCrossEntropy>();
 }
@@ -153,8 +159,7 @@ std::unique_ptr<tessera::Optimizer> make_optimizer(const std::string& name, floa
         net, tessera::SGDOptions(lr).momentum(0.9f).weight_decay(weight_decay).schedule(schedule));
   }
   if (name == "adam") {
-    return std::make_unique<tessera::Adam>(net,
-                                           tessera::AdamOptions(lr).weight_decay(weight_decay).schedule(schedule));
+    return std::make_unique<tessera::Adam>(net, tessera::AdamOptions(lr).weight_decay(weight_decay).schedule(schedule));
   }
   throw std::invalid_argument("unknown optimizer '" + name + "' (sgd, momentum or adam)");
 }

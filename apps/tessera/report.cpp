@@ -70,7 +70,8 @@ std::string figures_json(const char* prefix, const tessera::Metrics* m, tessera:
                    : fmt::format(R"(, "{0}_loss": null, "{0}_rmse": null, "{0}_mae": null{1})", prefix,
                                  with_r2 ? fmt::format(R"(, "{}_r2": null)", prefix) : "");
   }
-  if (classes) return fmt::format(R"(, "{}_loss": {:.8g}, "{}_accuracy": {:.6f})", prefix, m->loss, prefix, m->accuracy);
+  if (classes)
+    return fmt::format(R"(, "{}_loss": {:.8g}, "{}_accuracy": {:.6f})", prefix, m->loss, prefix, m->accuracy);
   std::string s = fmt::format(R"(, "{0}_loss": {1:.8g}, "{0}_rmse": {2:.8g}, "{0}_mae": {3:.8g})", prefix, m->loss,
                               m->rmse, m->mae);
   if (with_r2) s += fmt::format(R"(, "{}_r2": {:.6f})", prefix, m->r2);

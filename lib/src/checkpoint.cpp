@@ -128,9 +128,8 @@ Checkpoint load_checkpoint(const std::filesystem::path& file) {
                     p.epoch - 1 <= p.epochs && p.step >= 0 && p.examples >= 0 && p.correct >= 0 &&
                     p.correct <= p.examples && p.examples <= p.examples_per_epoch &&
                     p.step <= p.examples_per_epoch / p.batch_size + (p.examples_per_epoch % p.batch_size != 0) &&
-                    std::isfinite(p.loss_sum) && std::isfinite(p.seconds) &&
-                    std::isfinite(p.abs_error_sum) && std::isfinite(p.squared_error_sum) &&
-                    p.abs_error_sum >= 0.0 && p.squared_error_sum >= 0.0;
+                    std::isfinite(p.loss_sum) && std::isfinite(p.seconds) && std::isfinite(p.abs_error_sum) &&
+                    std::isfinite(p.squared_error_sum) && p.abs_error_sum >= 0.0 && p.squared_error_sum >= 0.0;
   if (!sane)
     b.fail("its training position is inconsistent (epoch " + std::to_string(p.epoch) + ", step " +
            std::to_string(p.step) + ")");

@@ -43,8 +43,8 @@ void check_label(const char* who, std::int32_t label, std::int64_t row, std::int
 // Σ over the batch of Σ_j f(y_j, t_j), writing scale · ∂f/∂y into d_output; `element(y, t, &d)`
 // returns f and sets d. Class targets become one-hot rows (a single output: the label itself).
 template <class Element>
-double elementwise(const char* who, const Tensor& output, const TargetBatch& targets, Tensor* d_output,
-                   float scale, Element element) {
+double elementwise(const char* who, const Tensor& output, const TargetBatch& targets, Tensor* d_output, float scale,
+                   Element element) {
   const std::int64_t n = check(who, output, targets, d_output);
   double sum = 0.0;
   for (std::int64_t r = 0; r < output.rows(); ++r) {
@@ -162,13 +162,14 @@ void BinaryCrossEntropyWithLogits::check_targets(TargetKind kind, std::int64_t w
 }
 
 float BinaryCrossEntropyWithLogits::compute(const Tensor& output, const TargetBatch& targets, Tensor* d_output) const {
-  return elementwise_mean("BinaryCrossEntropyWithLogits", output, targets, d_output, 1.0f, [](float z, float t, float& d) {
-    // max(z, 0) − z·t + log(1 + exp(−|z|)): no overflow for any z.
-    const float e = std::exp(-std::fabs(z));
-    const float sigmoid = z >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
-    d = sigmoid - t;
-    return static_cast<double>(std::max(z, 0.0f) - z * t) + std::log1p(static_cast<double>(e));
-  });
+  return elementwise_mean("BinaryCrossEntropyWithLogits", output, targets, d_output, 1.0f,
+                          [](float z, float t, float& d) {
+                            // max(z, 0) − z·t + log(1 + exp(−|z|)): no overflow for any z.
+                            const float e = std::exp(-std::fabs(z));
+                            const float sigmoid = z >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+                            d = sigmoid - t;
+                            return static_cast<double>(std::max(z, 0.0f) - z * t) + std::log1p(static_cast<double>(e));
+                          });
 }
 
 SoftmaxCrossEntropy::SoftmaxCrossEntropy(std::vector<float> class_weights) : weights_(std::move(class_weights)) {
@@ -206,13 +207,16 @@ void SoftmaxCrossEntropy::check_targets(TargetKind kind, std::int64_t width, std
 float SoftmaxCrossEntropy::compute(const Tensor& output, const TargetBatch& targets, Tensor* d_output) const {
   constexpr const char* kWho = "SoftmaxCrossEntropy";
   const std::int64_t n = check(kWho, output, targets, d_output);
-  if (targets.kind != TargetKind::Classes) throw std::invalid_argument("SoftmaxCrossEntropy: takes classes, not values");
+  if (targets.kind != TargetKind::Classes)
+    throw std::invalid_argument("SoftmaxCrossEntropy: takes classes, not values");
   if (!weights_.empty() && static_cast<std::int64_t>(weights_.size()) != n) {
     throw std::invalid_argument("SoftmaxCrossEntropy: " + std::to_string(weights_.size()) +
                                 " class weights for outputs of " + std::to_string(n));
   }
   const std::int64_t batch = output.rows();
-  const auto weight = [&](std::int32_t label) { return weights_.empty() ? 1.0f : weights_[static_cast<std::size_t>(label)]; };
+  const auto weight = [&](std::int32_t label) {
+    return weights_.empty() ? 1.0f : weights_[static_cast<std::size_t>(label)];
+  };
   // The normaliser: B, or with weights the sum of the batch's label weights (PyTorch's).
   double total_weight = 0.0;
   for (std::int64_t r = 0; r < batch; ++r) {

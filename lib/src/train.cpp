@@ -226,12 +226,16 @@ void print_epoch_line(std::ostream& out, const EpochStats& stats) {
   const bool classes = stats.task == TargetKind::Classes;
   if (stats.validated) {
     add(std::snprintf(part, sizeof part, ", ValidationLoss=%.6f", stats.validation.loss));
-    if (classes) add(std::snprintf(part, sizeof part, ", ValidationAccuracy=%.4f", stats.validation.accuracy));
-    else add(std::snprintf(part, sizeof part, ", ValidationRMSE=%.6g", stats.validation.rmse));
+    if (classes)
+      add(std::snprintf(part, sizeof part, ", ValidationAccuracy=%.4f", stats.validation.accuracy));
+    else
+      add(std::snprintf(part, sizeof part, ", ValidationRMSE=%.6g", stats.validation.rmse));
   }
   if (stats.evaluated) {
-    if (classes) add(std::snprintf(part, sizeof part, ", TestAccuracy=%.4f", stats.test.accuracy));
-    else add(std::snprintf(part, sizeof part, ", TestRMSE=%.6g, TestR2=%.4f", stats.test.rmse, stats.test.r2));
+    if (classes)
+      add(std::snprintf(part, sizeof part, ", TestAccuracy=%.4f", stats.test.accuracy));
+    else
+      add(std::snprintf(part, sizeof part, ", TestRMSE=%.6g, TestR2=%.4f", stats.test.rmse, stats.test.r2));
   }
   add(std::snprintf(part, sizeof part, ", Seconds=%.2f, ExamplesPerSecond=%.0f", stats.seconds,
                     stats.examples_per_second));

@@ -317,19 +317,33 @@ BOOST_AUTO_TEST_CASE(data_sets) {
       {"image(5)", Expect::OutOfRange, "example 5 of 2", [] { tiny_data().image(5); }},
       {"label(-1)", Expect::OutOfRange, "example -1 of 2", [] { tiny_data().label(-1); }},
       {"float examples that are not whole examples", Expect::Invalid, "5 values are not 2 examples of shape [2]",
-       [] { data::Dataset(std::vector<float>(5), Shape{2}, data::Targets::values({1, 2})); }},
+       [] {
+         data::Dataset(std::vector<float>(5), Shape{2}, data::Targets::values({1, 2}));
+       }},
       {"a NaN feature", Expect::Invalid, "value 1 of example 0 is not finite",
-       [] { data::Dataset(std::vector<float>{1, NAN}, Shape{2}, data::Targets::classes({0})); }},
+       [] {
+         data::Dataset(std::vector<float>{1, NAN}, Shape{2}, data::Targets::classes({0}));
+       }},
       {"an example of rank 4", Expect::Invalid, "an example shape has 1 to 3 extents",
-       [] { data::Dataset(std::vector<float>(1), Shape{1, 1, 1, 1}, data::Targets::classes({0})); }},
+       [] {
+         data::Dataset(std::vector<float>(1), Shape{1, 1, 1, 1}, data::Targets::classes({0}));
+       }},
       {"a negative label", Expect::Invalid, "label -2 of example 1 is negative",
-       [] { data::Targets::classes({0, -2}); }},
+       [] {
+         data::Targets::classes({0, -2});
+       }},
       {"class names not one per class", Expect::Invalid, "1 class names for 2 classes",
-       [] { data::Targets::classes({0, 1}, 0, {"a"}); }},
+       [] {
+         data::Targets::classes({0, 1}, 0, {"a"});
+       }},
       {"an infinite value target", Expect::Invalid, "value 1 of example 0 is not finite",
-       [] { data::Targets::values({1.0f, INFINITY}, 2); }},
+       [] {
+         data::Targets::values({1.0f, INFINITY}, 2);
+       }},
       {"value targets that are not whole rows", Expect::Invalid, "3 values are not whole rows of width 2",
-       [] { data::Targets::values({1, 2, 3}, 2); }},
+       [] {
+         data::Targets::values({1, 2, 3}, 2);
+       }},
       {"set_classes of value targets", Expect::Invalid, "these targets are values",
        [] { data::Targets::values({1}).set_classes(3); }},
       {"label() of value targets", Expect::Logic, "the targets are values",
@@ -337,9 +351,15 @@ BOOST_AUTO_TEST_CASE(data_sets) {
       {"features() of bytes", Expect::Logic, "this data set holds bytes", [] { tiny_data().features(0); }},
       {"a split that leaves a part empty", Expect::Invalid, "leaves a part empty", [] { tiny_data().split(0.1, 1); }},
       {"subset of a non-example", Expect::Invalid, "3 is not an example of the 2",
-       [] { tiny_data().subset(std::vector<std::int64_t>{0, 3}); }},
-      {"part 2 of 2", Expect::Invalid, "is not a part", [] { tiny_data().part({2, 2, 0}); }},
-      {"gather into a buffer of the other kind", Expect::Invalid, "a target buffer of values (width 1) for targets of classes",
+       [] {
+         tiny_data().subset(std::vector<std::int64_t>{0, 3});
+       }},
+      {"part 2 of 2", Expect::Invalid, "is not a part",
+       [] {
+         tiny_data().part({2, 2, 0});
+       }},
+      {"gather into a buffer of the other kind", Expect::Invalid,
+       "a target buffer of values (width 1) for targets of classes",
        [] {
          Tensor x(Shape{1, 4});
          TargetBuffer t(TargetKind::Values, 1);

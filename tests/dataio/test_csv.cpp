@@ -139,7 +139,8 @@ BOOST_AUTO_TEST_CASE(task_detection_and_class_order) {
   // Text with whole numbers: classification (all are labels).
   csv = parse_csv("x,y\n1,2\n2,b\n", {});
   BOOST_TEST(csv.data.target_kind() == TargetKind::Classes);
-  BOOST_TEST(csv.data.targets().class_names() == (std::vector<std::string>{"2", "b"}), boost::test_tools::per_element());
+  BOOST_TEST(csv.data.targets().class_names() == (std::vector<std::string>{"2", "b"}),
+             boost::test_tools::per_element());
   // Text and fractional numbers mixed: neither task fits; an error, whichever comes first.
   expect_data_error([] { parse_csv("x,y\n1,2.5\n2,b\n", {}); }, "line 3, column 2 ('y'): 'b' is not a number");
   expect_data_error([] { parse_csv("x,y\n1,b\n2,2.5\n", {}); },

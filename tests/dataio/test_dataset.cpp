@@ -11,8 +11,8 @@
 #include "support/expect_error.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
-#include "tessera/data/mnist.hpp"
 #include "tessera/data/idx.hpp"
+#include "tessera/data/mnist.hpp"
 
 using namespace tessera;
 using tessera::data::DataError;

@@ -12,6 +12,7 @@
 #include "support/allocation_counter.hpp"
 #include "support/expect_error.hpp"
 #include "support/finite_difference.hpp"
+#include "support/network_gradients.hpp"
 #include "support/temp_dir.hpp"
 #include "support/threads.hpp"
 #include "tessera/tessera.hpp"
@@ -28,27 +29,11 @@ Sequential around(std::unique_ptr<Layer> norm, std::int64_t features) {
   Tensor p = net.parameters();
   std::mt19937_64 rng(9);
   const std::int64_t first = 5 * features + features;
-  for (std::int64_t i = first; i < first + 2 * features; ++i) p[i] = std::uniform_real_distribution<float>(0.5f, 1.5f)(rng);
+  for (std::int64_t i = first; i < first + 2 * features; ++i)
+    p[i] = std::uniform_real_distribution<float>(0.5f, 1.5f)(rng);
   return net;
 }
 
-void check_network_gradients(Sequential& net, const std::string& what) {
-  Tensor x(Shape{12, 5}), target(Shape{12, 3});
-  std::mt19937_64 rng(4);
-  test::fill_uniform(x, rng, -2.0f, 2.0f);
-  test::fill_uniform(target, rng);
-  const MSE loss;
-  const auto value = [&] { return static_cast<double>(loss.compute(net.forward(x), target, nullptr)); };
-  net.zero_grad();
-  loss.compute(net.forward(x), target, &net.output_gradient());
-  Tensor dx(x.shape());
-  net.backward(net.output_gradient(), &dx);
-  const Tensor grads = net.gradients().clone();
-  Tensor params = net.parameters();
-  const test::Tolerance tol{1e-2, 2e-3, 1e-2};
-  test::check_gradient(what + " parameters", params.data(), grads.data(), params.size(), value, tol);
-  test::check_gradient(what + " input", x.data(), dx.data(), x.size(), value, tol);
-}
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(batch_norm_normalises_each_channel_over_the_batch_and_positions) {
@@ -83,14 +68,14 @@ BOOST_AUTO_TEST_CASE(batch_norm_normalises_each_channel_over_the_batch_and_posit
   net.eval();
   const Tensor& e = net.forward(x);
   const Tensor running = net.buffers();
-  BOOST_TEST(static_cast<double>(e[7]) ==
-                 (static_cast<double>(x[7]) - static_cast<double>(running[2])) / std::sqrt(static_cast<double>(running[7]) + 1e-5),
+  BOOST_TEST(static_cast<double>(e[7]) == (static_cast<double>(x[7]) - static_cast<double>(running[2])) /
+                                              std::sqrt(static_cast<double>(running[7]) + 1e-5),
              boost::test_tools::tolerance(1e-5));
 }
 
 BOOST_AUTO_TEST_CASE(gradients_match_central_differences) {
   Sequential train_mode = around(std::make_unique<BatchNorm>(6), 6);
-  check_network_gradients(train_mode, "BatchNorm (training)");
+  test::check_network_gradients(train_mode, "BatchNorm (training)", 12);
   Sequential eval_mode = around(std::make_unique<BatchNorm>(6), 6);
   // Running statistics of a few batches, then evaluation: a fixed affine map per channel.
   Tensor warm(Shape{12, 5});
@@ -100,9 +85,9 @@ BOOST_AUTO_TEST_CASE(gradients_match_central_differences) {
     eval_mode.forward(warm);
   }
   eval_mode.eval();
-  check_network_gradients(eval_mode, "BatchNorm (evaluation)");
+  test::check_network_gradients(eval_mode, "BatchNorm (evaluation)", 12);
   Sequential layer_norm = around(std::make_unique<LayerNorm>(6), 6);
-  check_network_gradients(layer_norm, "LayerNorm");
+  test::check_network_gradients(layer_norm, "LayerNorm", 12);
 }
 
 BOOST_AUTO_TEST_CASE(layer_norm_normalises_each_row) {

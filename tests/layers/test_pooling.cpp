@@ -124,13 +124,12 @@ BOOST_AUTO_TEST_CASE(average_pooling_against_a_double_reference_and_central_diff
             double sum = 0.0;
             for (std::int64_t i = 0; i < k.size; ++i) {
               for (std::int64_t j = 0; j < k.size; ++j) {
-                sum += static_cast<double>(
-                    x[((n * k.h + oy * k.stride + i) * k.w + ox * k.stride + j) * k.c + ch]);
+                sum += static_cast<double>(x[((n * k.h + oy * k.stride + i) * k.w + ox * k.stride + j) * k.c + ch]);
               }
             }
             const double expected = sum / static_cast<double>(k.size * k.size);
-            worst = std::max(worst, std::abs(expected - static_cast<double>(
-                                                            y[((n * out[0] + oy) * out[1] + ox) * k.c + ch])));
+            worst = std::max(worst,
+                             std::abs(expected - static_cast<double>(y[((n * out[0] + oy) * out[1] + ox) * k.c + ch])));
           }
         }
       }

@@ -136,8 +136,11 @@ BOOST_AUTO_TEST_CASE(binary_cross_entropy_by_hand_and_stable) {
   one[0] = 0.0f, one[1] = std::log(3.0f);
   BOOST_TEST(BinaryCrossEntropyWithLogits().compute(one, std::vector<std::int32_t>{1, 0}, nullptr) == expected,
              boost::test_tools::tolerance(1e-6f));
-  expect_invalid([&] { BinaryCrossEntropyWithLogits().compute(one, std::vector<std::int32_t>{2, 0}, nullptr); },
-                 "label 2 of example 0 is outside [0, 2)");
+  expect_invalid(
+      [&] {
+        BinaryCrossEntropyWithLogits().compute(one, std::vector<std::int32_t>{2, 0}, nullptr);
+      },
+      "label 2 of example 0 is outside [0, 2)");
   Tensor huge(Shape{1, 2}), ht(Shape{1, 2});
   huge[0] = 200.0f, huge[1] = -200.0f;
   ht[0] = 0.0f, ht[1] = 1.0f;
@@ -188,8 +191,8 @@ BOOST_AUTO_TEST_CASE(new_losses_match_central_differences) {
   const test::Tolerance kinked{1e-3, 1e-4, 1e-3, 1e-6};
   const auto check = [&](const std::string& what, const Loss& loss, const TargetBatch& t, const test::Tolerance& tol) {
     loss.compute(y, t, &dy);
-    check_gradient(what, y.data(), dy.data(), y.size(), [&] { return static_cast<double>(loss.compute(y, t, nullptr)); },
-                   tol);
+    check_gradient(
+        what, y.data(), dy.data(), y.size(), [&] { return static_cast<double>(loss.compute(y, t, nullptr)); }, tol);
   };
   check("L1", L1(), TargetBatch::of_values(target), kinked);
   check("Huber(0.5)", Huber(0.5f), TargetBatch::of_values(target), kinked);
@@ -217,6 +220,9 @@ BOOST_AUTO_TEST_CASE(losses_say_which_targets_they_take) {
                  "with one output scores 2 classes, not 3");
   BinaryCrossEntropyWithLogits().check_targets(TargetKind::Classes, 1, 2, 1);  // binary: fine
   SoftmaxCrossEntropy({1.0f, 2.0f}).check_targets(TargetKind::Classes, 1, 2, 2);
-  expect_invalid([] { SoftmaxCrossEntropy({1.0f, 2.0f}).check_targets(TargetKind::Classes, 1, 2, 3); },
-                 "has 2 class weights for a network of 3 outputs");
+  expect_invalid(
+      [] {
+        SoftmaxCrossEntropy({1.0f, 2.0f}).check_targets(TargetKind::Classes, 1, 2, 3);
+      },
+      "has 2 class weights for a network of 3 outputs");
 }

@@ -1,6 +1,6 @@
 // Model files: save → load gives the same architecture, parameters and predictions; a file written by
-// an earlier version (format 1, dense; format 2, convolutional; format 3, with buffers) still loads; every truncation, flipped byte and bad
-// header is a clear error; a failed save leaves the previous file as it was.
+// an earlier version (format 1, dense; format 2, convolutional; format 3, with buffers) still loads; every truncation,
+// flipped byte and bad header is a clear error; a failed save leaves the previous file as it was.
 #define BOOST_TEST_MODULE serialize
 #include <boost/test/unit_test.hpp>
 
@@ -31,8 +31,8 @@ using tessera::test::TempDir;
 namespace {
 // With buffers (Standardize's statistics) as well as parameters.
 Sequential small_network() {
-  Sequential net(Standardize({1, 2, 3, 4, 5, 6}, {1, 0.5f, 2, 4, 8, 0.25f}), Dense(6, 5), ReLU(), Dense(5, 4), Sigmoid(),
-                 Dense(4, 3), Softmax());
+  Sequential net(Standardize({1, 2, 3, 4, 5, 6}, {1, 0.5f, 2, 4, 8, 0.25f}), Dense(6, 5), ReLU(), Dense(5, 4),
+                 Sigmoid(), Dense(4, 3), Softmax());
   net.initialize(3, Init::Normal);
   return net;
 }
@@ -118,7 +118,7 @@ BOOST_AUTO_TEST_CASE(buffers_that_an_older_format_cannot_hold_are_refused) {
   net.initialize(1);
   save_model(dir / "m.tsr", net);
   std::vector<std::uint8_t> bytes = test::read_bytes(dir / "m.tsr");
-  bytes[8] = 2;  // the version
+  bytes[8] = 2;                                // the version
   bytes.resize(bytes.size() - 4 - 8 - 4 * 4);  // drop the CRC and the buffers
   const std::uint32_t crc = detail::crc32_of(bytes.data(), bytes.size());
   for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<std::uint8_t>(crc >> (8 * i)));
@@ -308,8 +308,10 @@ BOOST_AUTO_TEST_CASE(a_layer_of_ones_own_saves_only_once_registered) {
   for (int i = 0; i < 6; ++i) x[i] = static_cast<float>(i) * 0.25f;
   const Tensor expected = net.forward(x).clone();
   BOOST_TEST(same_bits(back.network.forward(x), expected));
-  expect_error<std::invalid_argument>([] { register_layer("test.Scale", [](const LayerSpec&) { return std::make_unique<Scale>(); }); },
-                                      "'test.Scale' is already registered");
-  expect_error<std::invalid_argument>([] { register_layer("Dense", [](const LayerSpec&) { return std::make_unique<Scale>(); }); },
-                                      "'Dense' is one of the library's layer kinds");
+  expect_error<std::invalid_argument>(
+      [] { register_layer("test.Scale", [](const LayerSpec&) { return std::make_unique<Scale>(); }); },
+      "'test.Scale' is already registered");
+  expect_error<std::invalid_argument>(
+      [] { register_layer("Dense", [](const LayerSpec&) { return std::make_unique<Scale>(); }); },
+      "'Dense' is one of the library's layer kinds");
 }

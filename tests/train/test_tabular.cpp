@@ -55,8 +55,9 @@ bool same_bits(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(iris_and_breast_cancer_are_learned) {
-  for (const auto& [file, target, floor] : {std::tuple{"iris.csv", "species", 0.93}, std::tuple{"breast_cancer.csv", "diagnosis", 0.95},
-                                            std::tuple{"wine.csv", "cultivar", 0.94}}) {
+  for (const auto& [file, target, floor] :
+       {std::tuple{"iris.csv", "species", 0.93}, std::tuple{"breast_cancer.csv", "diagnosis", 0.95},
+        std::tuple{"wine.csv", "cultivar", 0.94}}) {
     const auto [train, test] = read_split(file, target);
     Sequential net = mlp(train, train.classes(), 1);
     Adam opt = table_optimizer(net, train, 200, 32);
@@ -130,7 +131,8 @@ BOOST_AUTO_TEST_CASE(early_stopping_stops_and_restores_the_best_epoch) {
   BOOST_TEST(static_cast<std::int64_t>(history.size()) == best_epoch + 3);
   BOOST_TEST(same_bits(net.parameters(), best_params));
   // Trained on 80% of the training set: the epoch's examples say so.
-  BOOST_TEST(history.front().examples == train.size() - static_cast<std::int64_t>(std::llround(0.2 * static_cast<double>(train.size()))));
+  BOOST_TEST(history.front().examples ==
+             train.size() - static_cast<std::int64_t>(std::llround(0.2 * static_cast<double>(train.size()))));
   const std::string text = out.str();
   BOOST_TEST(text.find("ValidationLoss=") != std::string::npos);
   BOOST_TEST(text.find("Stopped early after epoch " + std::to_string(history.size()) +

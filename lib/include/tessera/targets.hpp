@@ -42,8 +42,10 @@ struct TargetBatch {
   // The first n examples.
   TargetBatch head(std::int64_t n) const noexcept {
     TargetBatch b = *this;
-    if (kind == TargetKind::Classes) b.classes = classes.first(static_cast<std::size_t>(n));
-    else b.values = values.first(static_cast<std::size_t>(n * width));
+    if (kind == TargetKind::Classes)
+      b.classes = classes.first(static_cast<std::size_t>(n));
+    else
+      b.values = values.first(static_cast<std::size_t>(n * width));
     return b;
   }
 };

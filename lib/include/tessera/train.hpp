@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
-#include <type_traits>
 #include <iosfwd>
 #include <memory>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "tessera/checkpoint.hpp"
@@ -40,15 +40,15 @@ struct Metrics {
 };
 
 struct EpochStats {
-  std::int64_t epoch = 0;     // from 1
-  std::int64_t examples = 0;  // trained in this epoch
+  std::int64_t epoch = 0;                 // from 1
+  std::int64_t examples = 0;              // trained in this epoch
   TargetKind task = TargetKind::Classes;  // classes: classification; values: regression
-  Metrics train;           // over the epoch's training batches, as trained (r2 not set)
-  bool evaluated = false;  // whether `test` is set
+  Metrics train;                          // over the epoch's training batches, as trained (r2 not set)
+  bool evaluated = false;                 // whether `test` is set
   Metrics test;
   bool validated = false;  // whether `validation` is set
   Metrics validation;
-  bool best = false;  // this epoch's validation loss is the lowest so far
+  bool best = false;     // this epoch's validation loss is the lowest so far
   double seconds = 0.0;  // training time of the epoch, evaluation excluded
   double examples_per_second = 0.0;
   int threads = 1;
@@ -144,7 +144,7 @@ class Trainer {
       : Trainer(net, nullptr, loss, optimizer, std::move(options)) {}
   template <class L>
   requires(std::is_base_of_v<Loss, std::remove_cvref_t<L>> && !std::is_lvalue_reference_v<L>)
-  Trainer(Sequential& net, L&& loss, Optimizer& optimizer, TrainerOptions options)
+      Trainer(Sequential& net, L&& loss, Optimizer& optimizer, TrainerOptions options)
       : Trainer(net, std::make_shared<const std::remove_cvref_t<L>>(std::forward<L>(loss)), optimizer,
                 std::move(options)) {}
 

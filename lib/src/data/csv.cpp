@@ -189,8 +189,10 @@ class RecordReader {
           std::size_t n = 0;
           bool quoted = false;
           for (char x : first) {
-            if (x == '"') quoted = !quoted;
-            else if (x == c && !quoted) ++n;
+            if (x == '"')
+              quoted = !quoted;
+            else if (x == c && !quoted)
+              ++n;
           }
           if (n > best) best = n, chosen = c;
         }
@@ -419,15 +421,16 @@ CsvData read(Source& source, const CsvOptions& o, const std::string& name) {
   if (has_targets) {
     if (o.targets.empty()) {
       target_columns.push_back(columns.size() - 1);
-    } else if (o.targets_optional && std::none_of(o.targets.begin(), o.targets.end(),
-                                                   [&](const CsvColumn& c) { return find(c) >= 0; })) {
+    } else if (o.targets_optional &&
+               std::none_of(o.targets.begin(), o.targets.end(), [&](const CsvColumn& c) { return find(c) >= 0; })) {
       has_targets = false;
     } else {
       for (const auto& c : o.targets) target_columns.push_back(require(c, "target"));
     }
   }
   for (std::size_t t = 0; t < target_columns.size(); ++t) {
-    if (role[target_columns[t]] != -1) throw DataError(name + ": target column " + columns[target_columns[t]] + " is named twice");
+    if (role[target_columns[t]] != -1)
+      throw DataError(name + ": target column " + columns[target_columns[t]] + " is named twice");
     role[target_columns[t]] = -2 - static_cast<std::int64_t>(t);
   }
   for (const auto& c : o.exclude) {
@@ -439,7 +442,8 @@ CsvData read(Source& source, const CsvOptions& o, const std::string& name) {
   if (!o.features.empty()) {
     for (std::size_t k = 0; k < o.features.size(); ++k) {
       const std::size_t i = require(o.features[k], "feature");
-      if (role[i] != -1) throw DataError(name + ": column '" + columns[i] + "' is named twice among features and targets");
+      if (role[i] != -1)
+        throw DataError(name + ": column '" + columns[i] + "' is named twice among features and targets");
       role[i] = static_cast<std::int64_t>(k);
     }
   } else {
@@ -450,7 +454,8 @@ CsvData read(Source& source, const CsvOptions& o, const std::string& name) {
   }
   for (std::size_t i = 0; i < columns.size(); ++i) {
     if (role[i] >= 0) {
-      if (out.feature_names.size() <= static_cast<std::size_t>(role[i])) out.feature_names.resize(static_cast<std::size_t>(role[i]) + 1);
+      if (out.feature_names.size() <= static_cast<std::size_t>(role[i]))
+        out.feature_names.resize(static_cast<std::size_t>(role[i]) + 1);
       out.feature_names[static_cast<std::size_t>(role[i])] = columns[i];
     }
   }
@@ -472,7 +477,7 @@ CsvData read(Source& source, const CsvOptions& o, const std::string& name) {
   std::vector<float> x, values;
   std::vector<std::int32_t> labels;
   std::unordered_map<std::string, std::int32_t> class_of;  // label text → index in first-appearance order
-  std::vector<std::string> names;                           // first-appearance order
+  std::vector<std::string> names;                          // first-appearance order
   bool whole_numbers = true;
   for (std::size_t i = 0; i < o.classes.size(); ++i) class_of.emplace(o.classes[i], static_cast<std::int32_t>(i));
   if (const auto bytes = reader.size_hint()) {
@@ -519,8 +524,9 @@ CsvData read(Source& source, const CsvOptions& o, const std::string& name) {
         names.clear();
       } else {
         if (detecting && status == NumberStatus::Ok && !whole) {
-          fail_at(line, c, "the number '" + std::string(text) +
-                               "' among text labels: give the task (classification reads it as a label)");
+          fail_at(line, c,
+                  "the number '" + std::string(text) +
+                      "' among text labels: give the task (classification reads it as a label)");
         }
         if (status != NumberStatus::Ok) mode = TargetMode::Classes;  // text: classification
         whole_numbers = whole_numbers && whole;

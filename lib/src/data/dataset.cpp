@@ -24,8 +24,10 @@ TargetBuffer::TargetBuffer(TargetKind kind, std::int64_t capacity, std::int64_t 
     throw std::invalid_argument("TargetBuffer: room for " + std::to_string(capacity) + " targets of width " +
                                 std::to_string(width) + " (" + to_string(kind) + ") is not a buffer");
   }
-  if (kind == TargetKind::Classes) classes_.resize(static_cast<std::size_t>(capacity));
-  else values_.resize(static_cast<std::size_t>(capacity * width));
+  if (kind == TargetKind::Classes)
+    classes_.resize(static_cast<std::size_t>(capacity));
+  else
+    values_.resize(static_cast<std::size_t>(capacity * width));
 }
 
 std::span<std::int32_t> TargetBuffer::classes(std::int64_t n) {
@@ -38,7 +40,8 @@ std::span<float> TargetBuffer::values(std::int64_t n) {
 
 TargetBatch TargetBuffer::batch(std::int64_t n) const {
   n = std::clamp<std::int64_t>(n, 0, capacity_);
-  if (kind_ == TargetKind::Classes) return TargetBatch::of_classes(std::span(classes_).first(static_cast<std::size_t>(n)));
+  if (kind_ == TargetKind::Classes)
+    return TargetBatch::of_classes(std::span(classes_).first(static_cast<std::size_t>(n)));
   return {TargetKind::Values, {}, std::span(values_).first(static_cast<std::size_t>(n * width_)), width_};
 }
 
@@ -49,7 +52,8 @@ namespace tessera::data {
 // ---- Targets ----
 
 Targets Targets::classes(std::vector<std::int32_t> labels, std::int32_t count, std::vector<std::string> names) {
-  if (count < 0) throw std::invalid_argument("Targets::classes: a class count must be >= 0, got " + std::to_string(count));
+  if (count < 0)
+    throw std::invalid_argument("Targets::classes: a class count must be >= 0, got " + std::to_string(count));
   Targets t;
   t.kind_ = TargetKind::Classes;
   t.labels_ = std::move(labels);
@@ -146,7 +150,10 @@ Dataset::Dataset(std::vector<float> examples, Shape example_shape, Targets targe
 }
 
 Dataset::Dataset(std::vector<std::uint8_t> examples, float scale, Shape example_shape, Targets targets)
-    : bytes_(std::move(examples)), holds_bytes_(true), scale_(scale), example_shape_(example_shape),
+    : bytes_(std::move(examples)),
+      holds_bytes_(true),
+      scale_(scale),
+      example_shape_(example_shape),
       targets_(std::move(targets)) {
   if (!std::isfinite(scale)) throw std::invalid_argument("Dataset: the byte scale must be finite");
   check("Dataset");
@@ -300,7 +307,8 @@ void Dataset::gather(std::span<const std::int64_t> order, std::int64_t first, Te
   if (target_kind() == TargetKind::Classes) {
     const std::span<std::int32_t> out = targets.classes(batch);
     for (std::int64_t r = 0; r < batch; ++r) {
-      out[static_cast<std::size_t>(r)] = targets_.labels()[static_cast<std::size_t>(order[static_cast<std::size_t>(first + r)])];
+      out[static_cast<std::size_t>(r)] =
+          targets_.labels()[static_cast<std::size_t>(order[static_cast<std::size_t>(first + r)])];
     }
   } else {
     const std::int64_t w = target_width();
@@ -323,7 +331,8 @@ void Dataset::gather(std::span<const std::int64_t> order, std::int64_t first, Te
   }
   gather_examples(order, first, x, static_cast<std::int64_t>(labels.size()));
   for (std::int64_t r = 0; r < x.rows(); ++r) {
-    labels[static_cast<std::size_t>(r)] = targets_.labels()[static_cast<std::size_t>(order[static_cast<std::size_t>(first + r)])];
+    labels[static_cast<std::size_t>(r)] =
+        targets_.labels()[static_cast<std::size_t>(order[static_cast<std::size_t>(first + r)])];
   }
 }
 

@@ -5,61 +5,45 @@
 #include <vector>
 
 #include "layers/batch_checks.hpp"
+#include "layers/pool_window.hpp"
 #include "parallel.hpp"
 #include "tessera/layers/pooling.hpp"
 
 namespace tessera {
 
-namespace {
-std::int64_t images_per_task(const Shape& in) {
-  return std::max<std::int64_t>(1, detail::kElementwiseChunk / std::max<std::int64_t>(1, in.elements()));
-}
-
-Shape pooled_shape(const std::string& who, const Shape& in, std::int64_t size, std::int64_t stride) {
-  if (in.rank() != 3) {
-    throw std::invalid_argument(who + " takes images of shape [height, width, channels], got " + in.to_string());
-  }
-  if (in[0] < size || in[1] < size) throw std::invalid_argument(who + ": the window is larger than the image " + in.to_string());
-  return Shape{(in[0] - size) / stride + 1, (in[1] - size) / stride + 1, in[2]};
-}
-}  // namespace
-
-AvgPool2D::AvgPool2D(std::int64_t size, std::int64_t stride) : size_(size), stride_(stride == 0 ? size : stride) {
-  if (size < 1 || stride < 0 || size > 4096 || stride > 4096) {
-    throw std::invalid_argument("tessera::AvgPool2D: size must be >= 1 and stride >= 0 (0: the size), got size " +
-                                std::to_string(size) + ", stride " + std::to_string(stride));
-  }
-}
+AvgPool2D::AvgPool2D(std::int64_t size, std::int64_t stride)
+    : size_(size), stride_(detail::pool_stride("tessera::AvgPool2D", size, stride)) {}
 
 std::string AvgPool2D::name() const {
   return "AvgPool2D(" + std::to_string(size_) + ", stride " + std::to_string(stride_) + ")";
 }
 
-Shape AvgPool2D::infer_out_shape(const Shape& in) const { return pooled_shape(name(), in, size_, stride_); }
+Shape AvgPool2D::infer_out_shape(const Shape& in) const { return detail::pooled_shape(name(), in, size_, stride_); }
 
 void AvgPool2D::forward(const Tensor& x, Tensor& y) {
   const std::int64_t batch = detail::check_forward(*this, x, y);
   const Shape &in = in_shape(), &out = out_shape();
   const std::int64_t w = in[1], c = in[2], oh = out[0], ow = out[1];
   const float scale = 1.0f / static_cast<float>(size_ * size_);
-  detail::for_each_chunk(batch, images_per_task(in), [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t n = begin; n < end; ++n) {
-      const float* image = x.data() + n * in.elements();
-      float* o = y.data() + n * out.elements();
-      for (std::int64_t r = 0; r < oh; ++r) {
-        for (std::int64_t q = 0; q < ow; ++q, o += c) {
-          std::fill(o, o + c, 0.0f);
-          for (std::int64_t i = 0; i < size_; ++i) {
-            for (std::int64_t j = 0; j < size_; ++j) {
-              const float* p = image + ((r * stride_ + i) * w + q * stride_ + j) * c;
-              for (std::int64_t ch = 0; ch < c; ++ch) o[ch] += p[ch];
-            }
-          }
-          for (std::int64_t ch = 0; ch < c; ++ch) o[ch] *= scale;
-        }
-      }
-    }
-  });
+  detail::for_each_chunk(batch, detail::images_per_task(in, detail::kElementwiseChunk),
+                         [&](std::int64_t begin, std::int64_t end) {
+                           for (std::int64_t n = begin; n < end; ++n) {
+                             const float* image = x.data() + n * in.elements();
+                             float* o = y.data() + n * out.elements();
+                             for (std::int64_t r = 0; r < oh; ++r) {
+                               for (std::int64_t q = 0; q < ow; ++q, o += c) {
+                                 std::fill(o, o + c, 0.0f);
+                                 for (std::int64_t i = 0; i < size_; ++i) {
+                                   for (std::int64_t j = 0; j < size_; ++j) {
+                                     const float* p = image + ((r * stride_ + i) * w + q * stride_ + j) * c;
+                                     for (std::int64_t ch = 0; ch < c; ++ch) o[ch] += p[ch];
+                                   }
+                                 }
+                                 for (std::int64_t ch = 0; ch < c; ++ch) o[ch] *= scale;
+                               }
+                             }
+                           }
+                         });
 }
 
 void AvgPool2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool /*accumulate*/) {
@@ -68,23 +52,24 @@ void AvgPool2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Ten
   const Shape &in = in_shape(), &out = out_shape();
   const std::int64_t w = in[1], c = in[2], oh = out[0], ow = out[1];
   const float scale = 1.0f / static_cast<float>(size_ * size_);
-  detail::for_each_chunk(batch, images_per_task(in), [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t n = begin; n < end; ++n) {
-      float* d_image = dx->data() + n * in.elements();
-      const float* g = dy.data() + n * out.elements();
-      std::fill(d_image, d_image + in.elements(), 0.0f);
-      for (std::int64_t r = 0; r < oh; ++r) {
-        for (std::int64_t q = 0; q < ow; ++q, g += c) {
-          for (std::int64_t i = 0; i < size_; ++i) {
-            for (std::int64_t j = 0; j < size_; ++j) {
-              float* d = d_image + ((r * stride_ + i) * w + q * stride_ + j) * c;
-              for (std::int64_t ch = 0; ch < c; ++ch) d[ch] += g[ch] * scale;
-            }
-          }
-        }
-      }
-    }
-  });
+  detail::for_each_chunk(batch, detail::images_per_task(in, detail::kElementwiseChunk),
+                         [&](std::int64_t begin, std::int64_t end) {
+                           for (std::int64_t n = begin; n < end; ++n) {
+                             float* d_image = dx->data() + n * in.elements();
+                             const float* g = dy.data() + n * out.elements();
+                             std::fill(d_image, d_image + in.elements(), 0.0f);
+                             for (std::int64_t r = 0; r < oh; ++r) {
+                               for (std::int64_t q = 0; q < ow; ++q, g += c) {
+                                 for (std::int64_t i = 0; i < size_; ++i) {
+                                   for (std::int64_t j = 0; j < size_; ++j) {
+                                     float* d = d_image + ((r * stride_ + i) * w + q * stride_ + j) * c;
+                                     for (std::int64_t ch = 0; ch < c; ++ch) d[ch] += g[ch] * scale;
+                                   }
+                                 }
+                               }
+                             }
+                           }
+                         });
 }
 
 Shape GlobalAvgPool2D::infer_out_shape(const Shape& in) const {
@@ -100,17 +85,18 @@ void GlobalAvgPool2D::forward(const Tensor& x, Tensor& y) {
   const Shape& in = in_shape();
   const std::int64_t pixels = in[0] * in[1], c = in[2];
   const float scale = 1.0f / static_cast<float>(pixels);
-  detail::for_each_chunk(batch, images_per_task(in), [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t n = begin; n < end; ++n) {
-      const float* p = x.data() + n * in.elements();
-      float* o = y.data() + n * c;
-      std::fill(o, o + c, 0.0f);
-      for (std::int64_t i = 0; i < pixels; ++i, p += c) {
-        for (std::int64_t ch = 0; ch < c; ++ch) o[ch] += p[ch];
-      }
-      for (std::int64_t ch = 0; ch < c; ++ch) o[ch] *= scale;
-    }
-  });
+  detail::for_each_chunk(batch, detail::images_per_task(in, detail::kElementwiseChunk),
+                         [&](std::int64_t begin, std::int64_t end) {
+                           for (std::int64_t n = begin; n < end; ++n) {
+                             const float* p = x.data() + n * in.elements();
+                             float* o = y.data() + n * c;
+                             std::fill(o, o + c, 0.0f);
+                             for (std::int64_t i = 0; i < pixels; ++i, p += c) {
+                               for (std::int64_t ch = 0; ch < c; ++ch) o[ch] += p[ch];
+                             }
+                             for (std::int64_t ch = 0; ch < c; ++ch) o[ch] *= scale;
+                           }
+                         });
 }
 
 void GlobalAvgPool2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool /*accumulate*/) {
@@ -119,15 +105,16 @@ void GlobalAvgPool2D::backward(const Tensor& x, const Tensor& y, const Tensor& d
   const Shape& in = in_shape();
   const std::int64_t pixels = in[0] * in[1], c = in[2];
   const float scale = 1.0f / static_cast<float>(pixels);
-  detail::for_each_chunk(batch, images_per_task(in), [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t n = begin; n < end; ++n) {
-      const float* g = dy.data() + n * c;
-      float* d = dx->data() + n * in.elements();
-      for (std::int64_t i = 0; i < pixels; ++i, d += c) {
-        for (std::int64_t ch = 0; ch < c; ++ch) d[ch] = g[ch] * scale;
-      }
-    }
-  });
+  detail::for_each_chunk(batch, detail::images_per_task(in, detail::kElementwiseChunk),
+                         [&](std::int64_t begin, std::int64_t end) {
+                           for (std::int64_t n = begin; n < end; ++n) {
+                             const float* g = dy.data() + n * c;
+                             float* d = dx->data() + n * in.elements();
+                             for (std::int64_t i = 0; i < pixels; ++i, d += c) {
+                               for (std::int64_t ch = 0; ch < c; ++ch) d[ch] = g[ch] * scale;
+                             }
+                           }
+                         });
 }
 
 }  // namespace tessera

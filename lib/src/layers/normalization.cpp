@@ -301,7 +301,8 @@ void LayerNorm::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Ten
         a += gd;
         b += gd * double{xhat(r, i, mean, inv)};
       }
-      const auto ma = static_cast<float>(a / static_cast<double>(n)), mb = static_cast<float>(b / static_cast<double>(n));
+      const auto ma = static_cast<float>(a / static_cast<double>(n)),
+                 mb = static_cast<float>(b / static_cast<double>(n));
       float* gx = dx->data() + r * n;
       for (std::int64_t i = 0; i < n; ++i) gx[i] = inv * (gamma[i] * g[r * n + i] - ma - xhat(r, i, mean, inv) * mb);
     }

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "layers/batch_checks.hpp"
+#include "layers/pool_window.hpp"
 #include "parallel.hpp"
 #include "vector_clones.hpp"
 
@@ -19,11 +20,6 @@ struct PoolGeometry {
     return image + ((oh_ * stride + i) * w + ow_ * stride + j) * c;
   }
 };
-
-// Images per task: enough that each task reads a chunk's worth of floats.
-std::int64_t images_per_task(const Shape& in) {
-  return std::max<std::int64_t>(1, detail::kElementwiseChunk / std::max<std::int64_t>(1, in.elements()));
-}
 
 TESSERA_VECTOR_CLONES void pool_image(const PoolGeometry& g, const float* image, float* o) {
   for (std::int64_t oh = 0; oh < g.oh; ++oh) {
@@ -42,34 +38,25 @@ TESSERA_VECTOR_CLONES void pool_image(const PoolGeometry& g, const float* image,
 
 }  // namespace
 
-MaxPool2D::MaxPool2D(std::int64_t size, std::int64_t stride) : size_(size), stride_(stride == 0 ? size : stride) {
-  if (size < 1 || stride < 0 || size > 4096 || stride > 4096) {
-    throw std::invalid_argument("tessera::MaxPool2D: size must be >= 1 and stride >= 0 (0: the size), got size " +
-                                std::to_string(size) + ", stride " + std::to_string(stride));
-  }
-}
+MaxPool2D::MaxPool2D(std::int64_t size, std::int64_t stride)
+    : size_(size), stride_(detail::pool_stride("tessera::MaxPool2D", size, stride)) {}
 
 std::string MaxPool2D::name() const {
   return "MaxPool2D(" + std::to_string(size_) + ", stride " + std::to_string(stride_) + ")";
 }
 
-Shape MaxPool2D::infer_out_shape(const Shape& in) const {
-  if (in.rank() != 3)
-    throw std::invalid_argument(name() + " takes images of shape [height, width, channels], got " + in.to_string());
-  if (in[0] < size_ || in[1] < size_) {
-    throw std::invalid_argument(name() + ": the window is larger than the image " + in.to_string());
-  }
-  return Shape{(in[0] - size_) / stride_ + 1, (in[1] - size_) / stride_ + 1, in[2]};
-}
+Shape MaxPool2D::infer_out_shape(const Shape& in) const { return detail::pooled_shape(name(), in, size_, stride_); }
 
 void MaxPool2D::forward(const Tensor& x, Tensor& y) {
   const std::int64_t batch = detail::check_forward(*this, x, y);
   const Shape &in = in_shape(), &out = out_shape();
   const PoolGeometry g{in[0], in[1], in[2], out[0], out[1], size_, stride_};
   const std::int64_t in_size = in.elements(), out_size = out.elements();
-  detail::for_each_chunk(batch, images_per_task(in), [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t n = begin; n < end; ++n) pool_image(g, x.data() + n * in_size, y.data() + n * out_size);
-  });
+  detail::for_each_chunk(batch, detail::images_per_task(in, detail::kElementwiseChunk),
+                         [&](std::int64_t begin, std::int64_t end) {
+                           for (std::int64_t n = begin; n < end; ++n)
+                             pool_image(g, x.data() + n * in_size, y.data() + n * out_size);
+                         });
 }
 
 namespace {
@@ -131,26 +118,27 @@ void MaxPool2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Ten
   // last window (an odd size) need zeros first. Overlapping or gapped windows add into zeros.
   const bool tiled = stride_ == size_;
   const std::int64_t covered_h = g.oh * size_, covered_w = g.ow * size_;
-  detail::for_each_chunk(batch, images_per_task(in), [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t n = begin; n < end; ++n) {
-      const float* image = x.data() + n * in_size;
-      float* d_image = dx->data() + n * in_size;
-      if (!tiled) {
-        std::fill(d_image, d_image + in_size, 0.0f);
-      } else if (covered_h < g.h || covered_w < g.w) {
-        for (std::int64_t r = 0; r < g.h; ++r) {
-          const std::int64_t from = r < covered_h ? covered_w : 0;
-          std::fill(d_image + (r * g.w + from) * g.c, d_image + (r + 1) * g.w * g.c, 0.0f);
+  detail::for_each_chunk(
+      batch, detail::images_per_task(in, detail::kElementwiseChunk), [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t n = begin; n < end; ++n) {
+          const float* image = x.data() + n * in_size;
+          float* d_image = dx->data() + n * in_size;
+          if (!tiled) {
+            std::fill(d_image, d_image + in_size, 0.0f);
+          } else if (covered_h < g.h || covered_w < g.w) {
+            for (std::int64_t r = 0; r < g.h; ++r) {
+              const std::int64_t from = r < covered_h ? covered_w : 0;
+              std::fill(d_image + (r * g.w + from) * g.c, d_image + (r + 1) * g.w * g.c, 0.0f);
+            }
+          }
+          for (std::int64_t oh = 0; oh < g.oh; ++oh) {
+            for (std::int64_t ow = 0; ow < g.ow; ++ow) {
+              const std::int64_t at = n * out_size + (oh * g.ow + ow) * g.c;
+              route_gradient(g, image, d_image, oh, ow, y.data() + at, dy.data() + at, g.c, tiled, relu_input_);
+            }
+          }
         }
-      }
-      for (std::int64_t oh = 0; oh < g.oh; ++oh) {
-        for (std::int64_t ow = 0; ow < g.ow; ++ow) {
-          const std::int64_t at = n * out_size + (oh * g.ow + ow) * g.c;
-          route_gradient(g, image, d_image, oh, ow, y.data() + at, dy.data() + at, g.c, tiled, relu_input_);
-        }
-      }
-    }
-  });
+      });
 }
 
 }  // namespace tessera

@@ -12,7 +12,8 @@
 namespace tessera {
 
 Standardize::Standardize(std::int64_t features) : features_(features) {
-  if (features < 1) throw std::invalid_argument("tessera::Standardize: features must be >= 1, got " + std::to_string(features));
+  if (features < 1)
+    throw std::invalid_argument("tessera::Standardize: features must be >= 1, got " + std::to_string(features));
   own_.assign(static_cast<std::size_t>(2 * features), 0.0f);
   std::fill(own_.begin() + features, own_.end(), 1.0f);
 }

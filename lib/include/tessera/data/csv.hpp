@@ -18,10 +18,10 @@ namespace tessera::data {
 struct CsvColumn {
   std::string name;
   std::int64_t index = -1;
-  CsvColumn(const char* n) : name(n) {}         // NOLINT: implicit on purpose
+  CsvColumn(const char* n) : name(n) {}             // NOLINT: implicit on purpose
   CsvColumn(std::string n) : name(std::move(n)) {}  // NOLINT
-  CsvColumn(int i) : index(i) {}                // NOLINT
-  CsvColumn(std::int64_t i) : index(i) {}       // NOLINT
+  CsvColumn(int i) : index(i) {}                    // NOLINT
+  CsvColumn(std::int64_t i) : index(i) {}           // NOLINT
   // "'price'" or "column 3"
   std::string to_string() const;
 };

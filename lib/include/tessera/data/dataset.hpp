@@ -22,8 +22,7 @@ class Targets {
   // Class indices, each in [0, count); count 0 takes one more than the largest label. `names`, when
   // given, name the classes (count of them). Throws std::invalid_argument for a label out of range,
   // count < 0, or names that are not count.
-  static Targets classes(std::vector<std::int32_t> labels, std::int32_t count = 0,
-                         std::vector<std::string> names = {});
+  static Targets classes(std::vector<std::int32_t> labels, std::int32_t count = 0, std::vector<std::string> names = {});
   // values: size × width floats, row-major, all finite. Throws std::invalid_argument otherwise.
   static Targets values(std::vector<float> values, std::int64_t width = 1);
 
@@ -109,8 +108,7 @@ class Dataset {
   // an entry is not an example.
   void gather(std::span<const std::int64_t> order, std::int64_t first, Tensor& x, TargetBuffer& targets) const;
   // The same for class targets into `labels` (x.rows() of them).
-  void gather(std::span<const std::int64_t> order, std::int64_t first, Tensor& x,
-              std::span<std::int32_t> labels) const;
+  void gather(std::span<const std::int64_t> order, std::int64_t first, Tensor& x, std::span<std::int32_t> labels) const;
   // A buffer of this data set's target kind and width for batches of up to `capacity` examples.
   TargetBuffer target_buffer(std::int64_t capacity) const {
     return TargetBuffer(target_kind(), capacity, target_width());

@@ -58,8 +58,8 @@ class Standardize final : public Layer {
   const float* values() const noexcept { return bound_ != nullptr ? bound_ : own_.data(); }
   float* values() noexcept { return bound_ != nullptr ? bound_ : own_.data(); }
 
-  std::vector<float> own_;    // mean then scale, until bound
-  float* bound_ = nullptr;    // the network's buffer, once bound
+  std::vector<float> own_;  // mean then scale, until bound
+  float* bound_ = nullptr;  // the network's buffer, once bound
 };
 
 }  // namespace tessera
