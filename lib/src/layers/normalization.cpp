@@ -107,18 +107,19 @@ void BatchNorm::forward(const Tensor& x, Tensor& y) {
     sums_.resize(static_cast<std::size_t>(2 * c));
     double* sum = sums_.data();
     double* squares = sum + c;
-    channel_sums(rows, c, partials_, sum, [&](std::int64_t r, std::int64_t j) { return double{in[r * c + j]}; });
+    channel_sums(rows, c, partials_, sum,
+                 [&](std::int64_t r, std::int64_t j) { return static_cast<double>(in[r * c + j]); });
     for (std::int64_t j = 0; j < c; ++j) {
       mean_[static_cast<std::size_t>(j)] = static_cast<float>(sum[j] / static_cast<double>(rows));
     }
     channel_sums(rows, c, partials_, squares, [&](std::int64_t r, std::int64_t j) {
-      const double d = double{in[r * c + j]} - double{mean_[static_cast<std::size_t>(j)]};
+      const double d = static_cast<double>(in[r * c + j]) - static_cast<double>(mean_[static_cast<std::size_t>(j)]);
       return d * d;
     });
     const float m = momentum_;
     for (std::int64_t j = 0; j < c; ++j) {
       const double var = squares[j] / static_cast<double>(rows);
-      inv_std_[static_cast<std::size_t>(j)] = static_cast<float>(1.0 / std::sqrt(var + double{eps_}));
+      inv_std_[static_cast<std::size_t>(j)] = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(eps_)));
       const auto unbiased = static_cast<float>(var * static_cast<double>(rows) / static_cast<double>(rows - 1));
       running_[j] = (1.0f - m) * running_[j] + m * mean_[static_cast<std::size_t>(j)];
       running_[c + j] = (1.0f - m) * running_[c + j] + m * unbiased;
@@ -153,9 +154,10 @@ void BatchNorm::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Ten
   sums_.resize(static_cast<std::size_t>(2 * c));
   double* sum_dy = sums_.data();
   double* sum_dy_xhat = sum_dy + c;
-  channel_sums(rows, c, partials_, sum_dy, [&](std::int64_t r, std::int64_t j) { return double{g[r * c + j]}; });
+  channel_sums(rows, c, partials_, sum_dy,
+               [&](std::int64_t r, std::int64_t j) { return static_cast<double>(g[r * c + j]); });
   channel_sums(rows, c, partials_, sum_dy_xhat, [&](std::int64_t r, std::int64_t j) {
-    return double{g[r * c + j]} * double{(in[r * c + j] - mean[j]) * inv[j]};
+    return static_cast<double>(g[r * c + j]) * static_cast<double>((in[r * c + j] - mean[j]) * inv[j]);
   });
   for (std::int64_t j = 0; j < c; ++j) {
     const auto dgamma = static_cast<float>(sum_dy_xhat[j]);
@@ -234,12 +236,12 @@ namespace {
 // A row's mean and 1/σ, in double.
 void row_statistics(const float* x, std::int64_t n, float eps, float& mean, float& inv_std) {
   double sum = 0.0;
-  for (std::int64_t i = 0; i < n; ++i) sum += double{x[i]};
+  for (std::int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]);
   const double m = sum / static_cast<double>(n);
   double sq = 0.0;
-  for (std::int64_t i = 0; i < n; ++i) sq += (double{x[i]} - m) * (double{x[i]} - m);
+  for (std::int64_t i = 0; i < n; ++i) sq += (static_cast<double>(x[i]) - m) * (static_cast<double>(x[i]) - m);
   mean = static_cast<float>(m);
-  inv_std = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(n) + double{eps}));
+  inv_std = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(n) + static_cast<double>(eps)));
 }
 }  // namespace
 
@@ -280,9 +282,10 @@ void LayerNorm::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Ten
   sums_.resize(static_cast<std::size_t>(2 * n));
   double* sum_dy = sums_.data();
   double* sum_dy_xhat = sum_dy + n;
-  channel_sums(rows, n, partials_, sum_dy, [&](std::int64_t r, std::int64_t i) { return double{g[r * n + i]}; });
+  channel_sums(rows, n, partials_, sum_dy,
+               [&](std::int64_t r, std::int64_t i) { return static_cast<double>(g[r * n + i]); });
   channel_sums(rows, n, partials_, sum_dy_xhat, [&](std::int64_t r, std::int64_t i) {
-    return double{g[r * n + i]} * double{xhat(r, i, row_mean[r], row_inv[r])};
+    return static_cast<double>(g[r * n + i]) * static_cast<double>(xhat(r, i, row_mean[r], row_inv[r]));
   });
   for (std::int64_t i = 0; i < n; ++i) {
     const auto dgamma = static_cast<float>(sum_dy_xhat[i]);
@@ -297,9 +300,9 @@ void LayerNorm::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Ten
       const float mean = row_mean[r], inv = row_inv[r];
       double a = 0.0, b = 0.0;  // means of gamma·dy and gamma·dy·x̂ over the row
       for (std::int64_t i = 0; i < n; ++i) {
-        const double gd = double{gamma[i]} * double{g[r * n + i]};
+        const double gd = static_cast<double>(gamma[i]) * static_cast<double>(g[r * n + i]);
         a += gd;
-        b += gd * double{xhat(r, i, mean, inv)};
+        b += gd * static_cast<double>(xhat(r, i, mean, inv));
       }
       const auto ma = static_cast<float>(a / static_cast<double>(n)),
                  mb = static_cast<float>(b / static_cast<double>(n));
