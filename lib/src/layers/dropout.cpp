@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "layers/batch_checks.hpp"
+#include "layers/float_arg.hpp"
 #include "parallel.hpp"
 
 namespace tessera {
@@ -20,7 +21,7 @@ Dropout::Dropout(float p) : p_(p) {
 
 std::string Dropout::name() const { return "Dropout(" + std::to_string(p_) + ")"; }
 
-LayerSpec Dropout::spec() const { return {"Dropout", {std::int64_t{std::bit_cast<std::uint32_t>(p_)}}}; }
+LayerSpec Dropout::spec() const { return {"Dropout", {detail::float_arg(p_)}}; }
 
 void Dropout::initialize(Init /*init*/, Rng& rng) {
   seed_ = rng.next_u64();

@@ -1,10 +1,10 @@
 // The one place that knows every layer kind by name: model files name layers, this builds them, from
 // the library's own kinds and from those the user registered.
-#include <bit>
 #include <map>
 #include <mutex>
 #include <stdexcept>
 
+#include "layers/float_arg.hpp"
 #include "tessera/layers/activations.hpp"
 #include "tessera/layers/conv2d.hpp"
 #include "tessera/layers/dense.hpp"
@@ -25,14 +25,7 @@ void require_args(const LayerSpec& spec, std::size_t count) {
                                 std::to_string(spec.args.size()));
   }
 }
-// A float recorded by its bits (Dropout's probability, Normalize's constants).
-float float_arg(const LayerSpec& spec, std::size_t i) {
-  if (spec.args[i] < 0 || spec.args[i] > 0xffffffffLL) {
-    throw std::invalid_argument("layer " + spec.kind + ": argument " + std::to_string(spec.args[i]) +
-                                " is not the bits of a float");
-  }
-  return std::bit_cast<float>(static_cast<std::uint32_t>(spec.args[i]));
-}
+using detail::float_of_arg;
 }  // namespace
 
 namespace {
@@ -106,27 +99,27 @@ std::unique_ptr<Layer> make_builtin_layer(const LayerSpec& spec) {
   }
   if (spec.kind == "Dropout") {
     require_args(spec, 1);
-    return std::make_unique<Dropout>(float_arg(spec, 0));
+    return std::make_unique<Dropout>(float_of_arg(spec, 0));
   }
   if (spec.kind == "Normalize") {
     require_args(spec, 2);
-    return std::make_unique<Normalize>(float_arg(spec, 0), float_arg(spec, 1));
+    return std::make_unique<Normalize>(float_of_arg(spec, 0), float_of_arg(spec, 1));
   }
   if (spec.kind == "BatchNorm") {
     require_args(spec, 3);
-    return std::make_unique<BatchNorm>(spec.args[0], float_arg(spec, 1), float_arg(spec, 2));
+    return std::make_unique<BatchNorm>(spec.args[0], float_of_arg(spec, 1), float_of_arg(spec, 2));
   }
   if (spec.kind == "LayerNorm") {
     require_args(spec, 2);
-    return std::make_unique<LayerNorm>(spec.args[0], float_arg(spec, 1));
+    return std::make_unique<LayerNorm>(spec.args[0], float_of_arg(spec, 1));
   }
   if (spec.kind == "LeakyReLU") {
     require_args(spec, 1);
-    return std::make_unique<LeakyReLU>(float_arg(spec, 0));
+    return std::make_unique<LeakyReLU>(float_of_arg(spec, 0));
   }
   if (spec.kind == "ELU") {
     require_args(spec, 1);
-    return std::make_unique<ELU>(float_arg(spec, 0));
+    return std::make_unique<ELU>(float_of_arg(spec, 0));
   }
   if (spec.kind == "Standardize") {
     require_args(spec, 1);

@@ -9,12 +9,12 @@
 #include <stdexcept>
 
 #include "layers/batch_checks.hpp"
+#include "layers/float_arg.hpp"
 #include "parallel.hpp"
 
 namespace tessera {
 
 namespace {
-std::int64_t bits_of(float v) { return std::int64_t{std::bit_cast<std::uint32_t>(v)}; }
 
 // Rows per chunk for rows of `width` values: about kElementwiseChunk values a chunk.
 std::int64_t rows_per_chunk(std::int64_t width) {
@@ -65,7 +65,9 @@ std::string BatchNorm::name() const {
   return text;
 }
 
-LayerSpec BatchNorm::spec() const { return {"BatchNorm", {channels_, bits_of(momentum_), bits_of(eps_)}}; }
+LayerSpec BatchNorm::spec() const {
+  return {"BatchNorm", {channels_, detail::float_arg(momentum_), detail::float_arg(eps_)}};
+}
 
 Shape BatchNorm::infer_out_shape(const Shape& in) const {
   if (in.rank() < 1 || in[in.rank() - 1] != channels_) {
@@ -211,7 +213,7 @@ std::string LayerNorm::name() const {
   return text;
 }
 
-LayerSpec LayerNorm::spec() const { return {"LayerNorm", {features_, bits_of(eps_)}}; }
+LayerSpec LayerNorm::spec() const { return {"LayerNorm", {features_, detail::float_arg(eps_)}}; }
 
 Shape LayerNorm::infer_out_shape(const Shape& in) const {
   if (in.rank() < 1 || in[in.rank() - 1] != features_) {

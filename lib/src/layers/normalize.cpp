@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "layers/batch_checks.hpp"
+#include "layers/float_arg.hpp"
 #include "parallel.hpp"
 
 namespace tessera {
@@ -20,10 +21,7 @@ std::string Normalize::name() const {
   return "Normalize(mean " + std::to_string(mean_) + ", stddev " + std::to_string(stddev_) + ")";
 }
 
-LayerSpec Normalize::spec() const {
-  return {"Normalize",
-          {std::int64_t{std::bit_cast<std::uint32_t>(mean_)}, std::int64_t{std::bit_cast<std::uint32_t>(stddev_)}}};
-}
+LayerSpec Normalize::spec() const { return {"Normalize", {detail::float_arg(mean_), detail::float_arg(stddev_)}}; }
 
 void Normalize::forward(const Tensor& x, Tensor& y) {
   detail::check_forward(*this, x, y);

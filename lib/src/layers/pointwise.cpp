@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "layers/batch_checks.hpp"
+#include "layers/float_arg.hpp"
 #include "parallel.hpp"
 
 namespace tessera {
@@ -39,8 +40,6 @@ void backward_map(const Layer& layer, const Tensor& x, const Tensor& y, const Te
   });
 }
 
-std::int64_t bits_of(float v) { return std::int64_t{std::bit_cast<std::uint32_t>(v)}; }
-
 std::string with_value(const char* kind, float v) {
   char text[64];
   std::snprintf(text, sizeof text, "%s(%g)", kind, static_cast<double>(v));
@@ -58,7 +57,7 @@ LeakyReLU::LeakyReLU(float slope) : slope_(slope) {
   }
 }
 std::string LeakyReLU::name() const { return with_value("LeakyReLU", slope_); }
-LayerSpec LeakyReLU::spec() const { return {"LeakyReLU", {bits_of(slope_)}}; }
+LayerSpec LeakyReLU::spec() const { return {"LeakyReLU", {detail::float_arg(slope_)}}; }
 
 void LeakyReLU::forward(const Tensor& x, Tensor& y) {
   const float s = slope_;
@@ -75,7 +74,7 @@ ELU::ELU(float alpha) : alpha_(alpha) {
   }
 }
 std::string ELU::name() const { return with_value("ELU", alpha_); }
-LayerSpec ELU::spec() const { return {"ELU", {bits_of(alpha_)}}; }
+LayerSpec ELU::spec() const { return {"ELU", {detail::float_arg(alpha_)}}; }
 
 void ELU::forward(const Tensor& x, Tensor& y) {
   const float a = alpha_;
