@@ -40,6 +40,21 @@ void channel_sums(std::int64_t rows, std::int64_t width, std::vector<double>& pa
   }
 }
 
+// Both normalise the last extent of an example: it must be `n`.
+Shape normalised_shape(const std::string& name, const Shape& in, std::int64_t n) {
+  if (in.rank() < 1 || in[in.rank() - 1] != n) {
+    throw std::invalid_argument(name + " normalises a last extent of " + std::to_string(n) + ", got " + in.to_string());
+  }
+  return in;
+}
+
+// gamma = 1 and beta = 0: the identity affine map both start from.
+void identity_affine(const std::string& name, float* gamma, std::int64_t n) {
+  if (gamma == nullptr) throw std::logic_error(name + " has no parameters: add it to a Sequential first");
+  std::fill(gamma, gamma + n, 1.0f);
+  std::fill(gamma + n, gamma + 2 * n, 0.0f);
+}
+
 void check_settings(const char* who, std::int64_t n, float eps) {
   if (n < 1 || n > (std::int64_t{1} << 30) || !std::isfinite(eps) || !(eps > 0.0f)) {
     throw std::invalid_argument(std::string(who) + ": the size must be >= 1 and eps finite and > 0, got " +
@@ -69,13 +84,7 @@ LayerSpec BatchNorm::spec() const {
   return {"BatchNorm", {channels_, detail::float_arg(momentum_), detail::float_arg(eps_)}};
 }
 
-Shape BatchNorm::infer_out_shape(const Shape& in) const {
-  if (in.rank() < 1 || in[in.rank() - 1] != channels_) {
-    throw std::invalid_argument(name() + " normalises a last extent of " + std::to_string(channels_) + ", got " +
-                                in.to_string());
-  }
-  return in;
-}
+Shape BatchNorm::infer_out_shape(const Shape& in) const { return normalised_shape(name(), in, channels_); }
 
 void BatchNorm::bind(float* values, float* gradients) {
   gamma_ = values;
@@ -88,11 +97,7 @@ void BatchNorm::bind_buffers(float* buffers) {
   std::fill(running_ + channels_, running_ + 2 * channels_, 1.0f);
 }
 
-void BatchNorm::initialize(Init /*init*/, Rng& /*rng*/) {
-  if (gamma_ == nullptr) throw std::logic_error(name() + " has no parameters: add it to a Sequential first");
-  std::fill(gamma_, gamma_ + channels_, 1.0f);
-  std::fill(gamma_ + channels_, gamma_ + 2 * channels_, 0.0f);
-}
+void BatchNorm::initialize(Init /*init*/, Rng& /*rng*/) { identity_affine(name(), gamma_, channels_); }
 
 void BatchNorm::forward(const Tensor& x, Tensor& y) {
   const std::int64_t batch = detail::check_forward(*this, x, y);
@@ -215,24 +220,14 @@ std::string LayerNorm::name() const {
 
 LayerSpec LayerNorm::spec() const { return {"LayerNorm", {features_, detail::float_arg(eps_)}}; }
 
-Shape LayerNorm::infer_out_shape(const Shape& in) const {
-  if (in.rank() < 1 || in[in.rank() - 1] != features_) {
-    throw std::invalid_argument(name() + " normalises a last extent of " + std::to_string(features_) + ", got " +
-                                in.to_string());
-  }
-  return in;
-}
+Shape LayerNorm::infer_out_shape(const Shape& in) const { return normalised_shape(name(), in, features_); }
 
 void LayerNorm::bind(float* values, float* gradients) {
   gamma_ = values;
   d_gamma_ = gradients;
 }
 
-void LayerNorm::initialize(Init /*init*/, Rng& /*rng*/) {
-  if (gamma_ == nullptr) throw std::logic_error(name() + " has no parameters: add it to a Sequential first");
-  std::fill(gamma_, gamma_ + features_, 1.0f);
-  std::fill(gamma_ + features_, gamma_ + 2 * features_, 0.0f);
-}
+void LayerNorm::initialize(Init /*init*/, Rng& /*rng*/) { identity_affine(name(), gamma_, features_); }
 
 namespace {
 // A row's mean and 1/σ, in double.
@@ -254,13 +249,17 @@ void LayerNorm::forward(const Tensor& x, Tensor& y) {
   const std::int64_t rows = batch * (in_shape().elements() / n);
   const float* gamma = gamma_;
   const float* beta = gamma_ + n;
+  // Each row's statistics are kept for backward, which then needs no second pass over x.
+  row_mean_.resize(static_cast<std::size_t>(rows));
+  row_inv_.resize(row_mean_.size());
+  float* row_mean = row_mean_.data();
+  float* row_inv = row_inv_.data();
   detail::for_each_chunk(rows, rows_per_chunk(n), [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t r = begin; r < end; ++r) {
       const float* in = x.data() + r * n;
       float* out = y.data() + r * n;
-      float mean = 0.0f, inv = 0.0f;
-      row_statistics(in, n, eps_, mean, inv);
-      for (std::int64_t i = 0; i < n; ++i) out[i] = (in[i] - mean) * inv * gamma[i] + beta[i];
+      row_statistics(in, n, eps_, row_mean[r], row_inv[r]);
+      for (std::int64_t i = 0; i < n; ++i) out[i] = (in[i] - row_mean[r]) * row_inv[r] * gamma[i] + beta[i];
     }
   });
 }
@@ -271,16 +270,13 @@ void LayerNorm::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Ten
   const std::int64_t rows = batch * (in_shape().elements() / n);
   const float* in = x.data();
   const float* g = dy.data();
-  const float eps = eps_;
+  if (row_mean_.size() != static_cast<std::size_t>(rows)) {
+    throw std::logic_error(name() + ": backward needs the forward of the same batch first");
+  }
+  const float* row_mean = row_mean_.data();
+  const float* row_inv = row_inv_.data();
   const auto xhat = [&](std::int64_t r, std::int64_t i, float mean, float inv) { return (in[r * n + i] - mean) * inv; };
   // The parameter gradients: per feature over the rows, in fixed chunks.
-  row_mean_.resize(static_cast<std::size_t>(rows));
-  row_inv_.resize(row_mean_.size());
-  float* row_mean = row_mean_.data();
-  float* row_inv = row_inv_.data();
-  detail::for_each_chunk(rows, rows_per_chunk(n), [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t r = begin; r < end; ++r) row_statistics(in + r * n, n, eps, row_mean[r], row_inv[r]);
-  });
   sums_.resize(static_cast<std::size_t>(2 * n));
   double* sum_dy = sums_.data();
   double* sum_dy_xhat = sum_dy + n;

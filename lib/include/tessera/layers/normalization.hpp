@@ -67,7 +67,7 @@ class LayerNorm final : public Layer {
   // x, y: [B, ..., features].
   void forward(const Tensor& x, Tensor& y) override;
   // Per row: dx = (gamma·dy − mean(gamma·dy) − x̂·mean(gamma·dy·x̂)) / σ; dgamma = Σ dy·x̂, dbeta = Σ dy
-  // over the rows, summed in row order.
+  // over the rows, summed in row order. Uses the row statistics of the last forward (of this x).
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool accumulate) override;
 
  protected:
@@ -77,7 +77,7 @@ class LayerNorm final : public Layer {
   std::int64_t features_;
   float eps_;
   float *gamma_ = nullptr, *d_gamma_ = nullptr;
-  std::vector<float> row_mean_, row_inv_;  // scratch reused by every backward
+  std::vector<float> row_mean_, row_inv_;  // each row's statistics, from the last forward
   std::vector<double> sums_, partials_;
 };
 
