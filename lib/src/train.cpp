@@ -19,9 +19,9 @@ namespace tessera {
 
 namespace {
 
-// The batch buffer for `net` and `data`: [batch, net input...], checked to hold one example per row,
-// with the data's targets checked against the loss and the network's outputs.
-Tensor batch_buffer(const Sequential& net, const Loss& loss, const data::Dataset& data, std::int64_t batch) {
+// Checks that `data`'s examples are `net`'s inputs and its targets what `loss` can score of `net`'s
+// outputs; throws std::invalid_argument naming what does not fit.
+void check_fits(const Sequential& net, const Loss& loss, const data::Dataset& data) {
   const Shape& in = net.in_shape();
   if (in.elements() != data.example_size()) {
     throw std::invalid_argument("the network takes inputs of shape " + in.to_string() + " (" +
@@ -34,7 +34,12 @@ Tensor batch_buffer(const Sequential& net, const Loss& loss, const data::Dataset
                                 " is not a vector per example, which a loss scores");
   }
   loss.check_targets(data.target_kind(), data.target_width(), data.classes(), net.out_shape()[0]);
-  return Tensor(in.with_batch(batch));
+}
+
+// The batch buffer for `net` and `data`, checked as check_fits does: [batch, net input...].
+Tensor batch_buffer(const Sequential& net, const Loss& loss, const data::Dataset& data, std::int64_t batch) {
+  check_fits(net, loss, data);
+  return Tensor(net.in_shape().with_batch(batch));
 }
 
 // Predicted classes: the largest output, or with a single output (a logit) class 1 where it is > 0.
@@ -47,13 +52,15 @@ void predict_classes(const Tensor& output, std::span<std::int32_t> predicted) {
 }
 
 // Per batch, in double and in a fixed order: correct predictions, or the absolute and squared
-// errors over every output.
+// errors over every output (and, when `squared_per_output` is not null, the squared errors added to
+// it output by output, for R²).
 struct ErrorSums {
   std::int64_t correct = 0;
   double abs = 0.0, squared = 0.0;
 };
 
-ErrorSums error_sums(const Tensor& output, const TargetBatch& targets, std::span<std::int32_t> predicted) {
+ErrorSums error_sums(const Tensor& output, const TargetBatch& targets, std::span<std::int32_t> predicted,
+                     double* squared_per_output = nullptr) {
   ErrorSums sums;
   if (targets.kind == TargetKind::Classes) {
     predict_classes(output, predicted);
@@ -64,6 +71,7 @@ ErrorSums error_sums(const Tensor& output, const TargetBatch& targets, std::span
     const double d = static_cast<double>(output[i]) - static_cast<double>(targets.values[static_cast<std::size_t>(i)]);
     sums.abs += std::fabs(d);
     sums.squared += d * d;
+    if (squared_per_output != nullptr) squared_per_output[i % output.row_size()] += d * d;
   }
   return sums;
 }
@@ -258,9 +266,9 @@ std::vector<EpochStats> Trainer::fit(const data::Dataset& train, const data::Dat
     throw std::invalid_argument("early stopping needs a validation set: pass one to fit(), or set validation_fraction");
   }
   // Checked before the first step, not at it.
-  batch_buffer(net_, loss_, *training, 1);
-  if (test != nullptr && test->size() > 0) batch_buffer(net_, loss_, *test, 1);
-  if (validation != nullptr && validation->size() > 0) batch_buffer(net_, loss_, *validation, 1);
+  check_fits(net_, loss_, *training);
+  if (test != nullptr && test->size() > 0) check_fits(net_, loss_, *test);
+  if (validation != nullptr && validation->size() > 0) check_fits(net_, loss_, *validation);
 
   std::vector<EpochStats> history;
   const std::int64_t first = resumed_ ? progress_.epoch : 1;
@@ -447,7 +455,7 @@ Evaluation Trainer::evaluate(Sequential& net, const Loss& loss, const data::Data
     const Tensor& y = net.forward(xb);
     loss_sum += static_cast<double>(loss.compute(y, tb, nullptr)) * static_cast<double>(n);
     const std::span<std::int32_t> pb(predicted.data(), static_cast<std::size_t>(n));
-    const ErrorSums s = error_sums(y, tb, pb);
+    const ErrorSums s = error_sums(y, tb, pb, classes ? nullptr : residual.data());
     sums.correct += s.correct;
     sums.abs += s.abs;
     sums.squared += s.squared;
@@ -455,11 +463,6 @@ Evaluation Trainer::evaluate(Sequential& net, const Loss& loss, const data::Data
       for (std::size_t i = 0; i < pb.size(); ++i) {
         ++out.confusion[static_cast<std::size_t>(tb.classes[i]) * static_cast<std::size_t>(out.classes) +
                         static_cast<std::size_t>(pb[i])];
-      }
-    } else {
-      for (std::int64_t i = 0; i < y.size(); ++i) {
-        const double d = static_cast<double>(y[i]) - static_cast<double>(tb.values[static_cast<std::size_t>(i)]);
-        residual[static_cast<std::size_t>(i % width)] += d * d;
       }
     }
   }
