@@ -497,22 +497,15 @@ int predict(const PredictArgs& args) {
   const std::int64_t rows = shape.rank() >= 2 ? shape[0] : 1;
   print_digit(std::cout, test.image(index), rows, test.example_size() / rows);
   const bool cross_entropy = loss_of(model) == LossKind::CrossEntropy;
-  std::vector<double> scores(static_cast<std::size_t>(y.size()));
-  double top = static_cast<double>(y[0]), sum = 0.0;
-  for (std::int64_t i = 1; i < y.size(); ++i) top = std::max(top, static_cast<double>(y[i]));
-  for (std::int64_t i = 0; i < y.size(); ++i) {
-    const double v = static_cast<double>(y[i]);
-    scores[static_cast<std::size_t>(i)] = cross_entropy ? std::exp(v - top) : v;
-    sum += scores[static_cast<std::size_t>(i)];
-  }
+  const std::vector<double> scores =
+      class_scores(y.data(), y.size(), static_cast<std::size_t>(y.size()), cross_entropy);
   std::int64_t best = 0;
   for (std::int64_t i = 1; i < y.size(); ++i) {
     if (y[i] > y[best]) best = i;
   }
   fmt::print("Test image {}: label {}, predicted {}\n{}:", index, label[0], best,
              cross_entropy ? "Probabilities" : "Outputs");
-  for (std::size_t i = 0; i < scores.size(); ++i)
-    fmt::print("  {}: {:.3f}", i, cross_entropy ? scores[i] / sum : scores[i]);
+  for (std::size_t i = 0; i < scores.size(); ++i) fmt::print("  {}: {:.3f}", i, scores[i]);
   fmt::print("\n");
   return 0;
 }

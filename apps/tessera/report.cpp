@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include <algorithm>
+#include <cmath>
+
 namespace tessera_app {
 
 void print_profile(std::ostream& out, const std::vector<tessera::LayerProfile>& profile, double train_seconds,
@@ -78,6 +81,27 @@ std::string figures_json(const char* prefix, const tessera::Metrics* m, tessera:
   return s;
 }
 }  // namespace
+
+std::vector<double> class_scores(const float* out, std::int64_t width, std::size_t classes, bool probabilities) {
+  std::vector<double> p(classes, 0.0);
+  if (width == 1) {
+    const double z = static_cast<double>(out[0]);
+    const double one = 1.0 / (1.0 + std::exp(-z));
+    if (p.size() >= 2) p[0] = probabilities ? 1.0 - one : z, p[1] = probabilities ? one : z;
+    return p;
+  }
+  double top = static_cast<double>(out[0]), sum = 0.0;
+  for (std::int64_t j = 1; j < width; ++j) top = std::max(top, static_cast<double>(out[j]));
+  for (std::size_t j = 0; j < p.size() && static_cast<std::int64_t>(j) < width; ++j) {
+    const double v = static_cast<double>(out[j]);
+    p[j] = probabilities ? std::exp(v - top) : v;
+    sum += p[j];
+  }
+  if (probabilities) {
+    for (double& v : p) v /= sum;
+  }
+  return p;
+}
 
 std::string metrics_json(const tessera::EpochStats& s) {
   std::string line = fmt::format(R"({{"epoch": {}, "examples": {})", s.epoch, s.examples);

@@ -24,4 +24,9 @@ void print_digit(std::ostream& out, std::span<const std::uint8_t> pixels, std::i
 // there is a validation set), seconds, examples_per_second, threads.
 std::string metrics_json(const tessera::EpochStats& s);
 
+// A model's scores of `classes` classes from one example's `width` outputs: with `probabilities`,
+// softmax of the logits (or, for a single logit z, 1 − sigmoid(z) and sigmoid(z)); otherwise the raw
+// outputs.
+std::vector<double> class_scores(const float* outputs, std::int64_t width, std::size_t classes, bool probabilities);
+
 }  // namespace tessera_app

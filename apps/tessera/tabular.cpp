@@ -11,6 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "report.hpp"
+
 namespace tessera_app {
 
 namespace {
@@ -128,24 +130,7 @@ void write_predictions(const std::string& output, tessera::Sequential& net, cons
       const float* out = y.data() + r * width;
       std::string line;
       if (classes) {
-        // Each class's score: softmax of the logits, or for one logit sigmoid(z) for class 1.
-        std::vector<double> p(table.classes.size(), 0.0);
-        if (width == 1) {
-          const double z = static_cast<double>(out[0]);
-          const double one = 1.0 / (1.0 + std::exp(-z));
-          if (p.size() >= 2) p[0] = probabilities ? 1.0 - one : z, p[1] = probabilities ? one : z;
-        } else {
-          double top = static_cast<double>(out[0]), sum = 0.0;
-          for (std::int64_t j = 1; j < width; ++j) top = std::max(top, static_cast<double>(out[j]));
-          for (std::size_t j = 0; j < p.size() && static_cast<std::int64_t>(j) < width; ++j) {
-            const double v = static_cast<double>(out[j]);
-            p[j] = probabilities ? std::exp(v - top) : v;
-            sum += p[j];
-          }
-          if (probabilities) {
-            for (double& v : p) v /= sum;
-          }
-        }
+        const std::vector<double> p = class_scores(out, width, table.classes.size(), probabilities);
         std::size_t best = 0;
         for (std::size_t j = 1; j < p.size(); ++j) {
           if (p[j] > p[best]) best = j;
