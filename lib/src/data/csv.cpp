@@ -236,7 +236,62 @@ class RecordReader {
   }
 
   // Fields of one record: views into the buffer, or into scratch_ for quoted fields.
-  void split(std::string_view text, std::vector<std::string_view>& fields) { split_fields(text, fields); }
+  void split(std::string_view text, std::vector<std::string_view>& fields) {
+    fields.clear();
+    if (text.find('"') == std::string_view::npos) {
+      // Fields are short: a plain loop beats a memchr call per field.
+      const char* begin = text.data();
+      const char* end = begin + text.size();
+      const char* start = begin;
+      for (const char* c = begin; c < end; ++c) {
+        if (*c == delimiter_) {
+          fields.emplace_back(start, static_cast<std::size_t>(c - start));
+          start = c + 1;
+        }
+      }
+      fields.emplace_back(start, static_cast<std::size_t>(end - start));
+      return;
+    }
+    // Quoted fields: unescaped into scratch_, whose size is fixed first so the views stay valid.
+    scratch_.resize(text.size());
+    std::vector<std::pair<std::size_t, std::size_t>> spans;  // into scratch_
+    std::size_t out = 0, i = 0;
+    for (;;) {
+      const std::size_t start = out;
+      while (i < text.size() && text[i] != delimiter_ && is_space(text[i]) && text[i] != '\t') ++i;
+      if (i < text.size() && text[i] == '"') {
+        ++i;
+        for (;;) {
+          if (i >= text.size()) fail(record_line_, "a quoted field is not closed");
+          if (text[i] == '"') {
+            if (i + 1 < text.size() && text[i + 1] == '"') {
+              scratch_[out++] = '"';
+              i += 2;
+              continue;
+            }
+            ++i;
+            break;
+          }
+          scratch_[out++] = text[i++];
+        }
+        while (i < text.size() && is_space(text[i]) && text[i] != delimiter_) ++i;
+        if (i < text.size() && text[i] != delimiter_) {
+          fail(record_line_, "field " + std::to_string(spans.size() + 1) + " has text after its closing quote");
+        }
+      } else {
+        while (i < text.size() && text[i] != delimiter_) {
+          if (text[i] == '"') {
+            fail(record_line_, "field " + std::to_string(spans.size() + 1) + " has a quote inside unquoted text");
+          }
+          scratch_[out++] = text[i++];
+        }
+      }
+      spans.emplace_back(start, out - start);
+      if (i >= text.size()) break;
+      ++i;  // the delimiter
+    }
+    for (const auto& [s, n] : spans) fields.emplace_back(scratch_.data() + s, n);
+  }
 
   void set_delimiter(char d) { delimiter_ = d; }
   std::optional<std::uint64_t> size_hint() const { return source_.size_hint(); }
@@ -298,63 +353,6 @@ class RecordReader {
         return end_ - begin_;
       }
     }
-  }
-
-  void split_fields(std::string_view text, std::vector<std::string_view>& fields) {
-    fields.clear();
-    if (text.find('"') == std::string_view::npos) {
-      // Fields are short: a plain loop beats a memchr call per field.
-      const char* begin = text.data();
-      const char* end = begin + text.size();
-      const char* start = begin;
-      for (const char* c = begin; c < end; ++c) {
-        if (*c == delimiter_) {
-          fields.emplace_back(start, static_cast<std::size_t>(c - start));
-          start = c + 1;
-        }
-      }
-      fields.emplace_back(start, static_cast<std::size_t>(end - start));
-      return;
-    }
-    // Quoted fields: unescaped into scratch_, whose size is fixed first so the views stay valid.
-    scratch_.resize(text.size());
-    std::vector<std::pair<std::size_t, std::size_t>> spans;  // into scratch_
-    std::size_t out = 0, i = 0;
-    for (;;) {
-      const std::size_t start = out;
-      while (i < text.size() && text[i] != delimiter_ && is_space(text[i]) && text[i] != '\t') ++i;
-      if (i < text.size() && text[i] == '"') {
-        ++i;
-        for (;;) {
-          if (i >= text.size()) fail(record_line_, "a quoted field is not closed");
-          if (text[i] == '"') {
-            if (i + 1 < text.size() && text[i + 1] == '"') {
-              scratch_[out++] = '"';
-              i += 2;
-              continue;
-            }
-            ++i;
-            break;
-          }
-          scratch_[out++] = text[i++];
-        }
-        while (i < text.size() && is_space(text[i]) && text[i] != delimiter_) ++i;
-        if (i < text.size() && text[i] != delimiter_) {
-          fail(record_line_, "field " + std::to_string(spans.size() + 1) + " has text after its closing quote");
-        }
-      } else {
-        while (i < text.size() && text[i] != delimiter_) {
-          if (text[i] == '"') {
-            fail(record_line_, "field " + std::to_string(spans.size() + 1) + " has a quote inside unquoted text");
-          }
-          scratch_[out++] = text[i++];
-        }
-      }
-      spans.emplace_back(start, out - start);
-      if (i >= text.size()) break;
-      ++i;  // the delimiter
-    }
-    for (const auto& [s, n] : spans) fields.emplace_back(scratch_.data() + s, n);
   }
 
   Source& source_;
