@@ -39,7 +39,7 @@ struct InferenceResult {
 };
 
 InferenceResult inference(const tessera::data::Split& data, const tessera_app::Preset& preset) {
-  tessera::Sequential net = tessera::bench::inference_network(data.test, preset);
+  tessera::Graph net = tessera::bench::inference_network(data.test, preset);
   const auto order = data.test.sequential_order();
   std::int32_t label = 0;
   tessera::Tensor one(net.in_shape().with_batch(1));

@@ -32,7 +32,7 @@ struct Network {
 };
 
 // GEMM work of one step: forward and dW for every layer, dX for all but the first.
-double step_flops(const tessera::Sequential& net, std::int64_t batch) {
+double step_flops(const tessera::Graph& net, std::int64_t batch) {
   double flops = 0.0;
   bool first = true;
   for (std::size_t i = 0; i < net.size(); ++i) {
@@ -51,7 +51,7 @@ struct Result {
 Result run(const tessera_app::Preset& preset, std::int64_t batch, const std::string& optimizer, int steps,
            int repetitions) {
   constexpr std::int64_t kInputs = 784, kClasses = 10;
-  tessera::Sequential net = tessera_app::build_network(preset, tessera::Shape{kInputs}, kClasses);
+  tessera::Graph net = tessera_app::build_network(preset, tessera::Shape{kInputs}, kClasses);
   net.initialize(1, preset.init);
   // Small fixed rates: the step's cost, not its learning, is measured.
   auto opt =

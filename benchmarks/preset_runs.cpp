@@ -9,7 +9,7 @@ namespace tessera::bench {
 
 std::vector<double> epoch_rates(const data::Dataset& train, const tessera_app::Preset& preset, std::int64_t batch,
                                 int epochs) {
-  Sequential net = tessera_app::build_network(preset, train.example_shape(), train.classes());
+  Graph net = tessera_app::build_network(preset, train.example_shape(), train.classes());
   net.initialize(1, preset.init);
   const auto loss = tessera_app::make_loss(preset.loss);
   const auto optimizer = tessera_app::make_optimizer(preset.optimizer, preset.lr, LRSchedule::constant(), net);
@@ -23,8 +23,8 @@ std::vector<double> epoch_rates(const data::Dataset& train, const tessera_app::P
   return rates;
 }
 
-Sequential inference_network(const data::Dataset& data, const tessera_app::Preset& preset) {
-  Sequential net = tessera_app::build_network(preset, data.example_shape(), data.classes());
+Graph inference_network(const data::Dataset& data, const tessera_app::Preset& preset) {
+  Graph net = tessera_app::build_network(preset, data.example_shape(), data.classes());
   net.initialize(1, preset.init);
   net.eval();
   return net;
@@ -36,7 +36,7 @@ std::vector<double> inference_rates(const data::Dataset& test, const tessera_app
     throw std::invalid_argument("inference at batch " + std::to_string(batch) + " needs that many test images, got " +
                                 std::to_string(test.size()));
   }
-  Sequential net = inference_network(test, preset);
+  Graph net = inference_network(test, preset);
   const auto order = test.sequential_order();
   std::vector<std::int32_t> labels(static_cast<std::size_t>(batch));
   Tensor x(net.in_shape().with_batch(batch));

@@ -20,6 +20,6 @@ std::vector<double> inference_rates(const data::Dataset& test, const tessera_app
                                     int repeats);
 
 // The preset's network, initialised, for inference over `data`.
-Sequential inference_network(const data::Dataset& data, const tessera_app::Preset& preset);
+Graph inference_network(const data::Dataset& data, const tessera_app::Preset& preset);
 
 }  // namespace tessera::bench

@@ -25,7 +25,7 @@ namespace {
 
 std::string percent(double fraction) { return fmt::format("{:.2f}%", 100.0 * fraction); }
 
-std::string architecture(const tessera::Sequential& net) {
+std::string architecture(const tessera::Graph& net) {
   std::string s;
   for (std::size_t i = 0; i < net.size(); ++i) s += (i ? ", " : "") + net.layer(i).name();
   return s;
@@ -49,7 +49,7 @@ LossKind loss_of(const tessera::LoadedModel& model) {
   return it == model.metadata.end() ? LossKind::CrossEntropy : loss_kind(it->second);
 }
 
-void require_fits(const tessera::Sequential& net, const tessera::data::Dataset& data, const std::string& file) {
+void require_fits(const tessera::Graph& net, const tessera::data::Dataset& data, const std::string& file) {
   // An image model must also see the rows and columns it was trained on, not only as many pixels.
   const tessera::Shape& in = net.in_shape();
   const tessera::Shape& image = data.example_shape();
@@ -290,7 +290,7 @@ int train(const TrainArgs& args) {
   const tessera::TargetKind task = data.train.target_kind();
   const std::int64_t outputs = task == tessera::TargetKind::Classes ? data.train.classes() : data.train.target_width();
 
-  tessera::Sequential net = build_network(p, data.train.example_shape(), outputs, &run.hidden);
+  tessera::Graph net = build_network(p, data.train.example_shape(), outputs, &run.hidden);
   if (p.standardize) dynamic_cast<tessera::Standardize&>(net.layer(0)).fit(data.train);
   net.initialize(run.seed, p.init);
   if (table && args.processes != nullptr) {

@@ -106,7 +106,7 @@ std::vector<std::string> preset_names() {
   return names;
 }
 
-tessera::Sequential build_network(const Preset& p, const tessera::Shape& example, std::int64_t classes,
+tessera::Graph build_network(const Preset& p, const tessera::Shape& example, std::int64_t classes,
                                   const std::vector<std::int64_t>* widths) {
   const std::vector<std::int64_t>& hidden = widths != nullptr ? *widths : p.hidden;
   if (p.standardize) {
@@ -149,7 +149,7 @@ std::unique_ptr<tessera::Loss> make_loss(LossKind kind) {
 }
 
 std::unique_ptr<tessera::Optimizer> make_optimizer(const std::string& name, float lr,
-                                                   const tessera::LRSchedule& schedule, tessera::Sequential& net,
+                                                   const tessera::LRSchedule& schedule, tessera::Graph& net,
                                                    float weight_decay) {
   if (name == "sgd") {
     return std::make_unique<tessera::SGD>(net, tessera::SGDOptions(lr).weight_decay(weight_decay).schedule(schedule));

@@ -44,11 +44,11 @@ const Preset& table_preset();
 // The preset's network for examples of shape `example` ([rows, cols] images; any shape for Dense
 // presets, which read it flattened) with `outputs` outputs (classes, or values per target); with
 // `hidden`, those widths instead of the preset's.
-tessera::Sequential build_network(const Preset& p, const tessera::Shape& example, std::int64_t outputs,
+tessera::Graph build_network(const Preset& p, const tessera::Shape& example, std::int64_t outputs,
                                   const std::vector<std::int64_t>* hidden = nullptr);
 std::unique_ptr<tessera::Loss> make_loss(LossKind kind);
 std::unique_ptr<tessera::Optimizer> make_optimizer(const std::string& name, float lr,
-                                                   const tessera::LRSchedule& schedule, tessera::Sequential& net,
+                                                   const tessera::LRSchedule& schedule, tessera::Graph& net,
                                                    float weight_decay = 0.0f);
 
 // ${TESSERA_DATA:-$HOME/.cache/tessera/mnist}

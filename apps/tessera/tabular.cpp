@@ -102,7 +102,7 @@ std::string csv_field(const std::string& text) {
   return quoted + "\"";
 }
 
-void write_predictions(const std::string& output, tessera::Sequential& net, const tessera::data::Dataset& rows,
+void write_predictions(const std::string& output, tessera::Graph& net, const tessera::data::Dataset& rows,
                        const TableModel& table, const std::string& loss) {
   std::ostringstream text;
   const bool classes = table.task == tessera::TargetKind::Classes;

@@ -41,7 +41,7 @@ tessera::data::CsvData read_for_model(const std::string& file, const TableModel&
 // or sigmoid for a single logit; raw outputs for an MSE-trained model); regression, the values of the
 // targets. Written atomically to `output` (a temporary, then a rename), or to standard output when
 // empty. Throws std::runtime_error when the file cannot be written.
-void write_predictions(const std::string& output, tessera::Sequential& net, const tessera::data::Dataset& rows,
+void write_predictions(const std::string& output, tessera::Graph& net, const tessera::data::Dataset& rows,
                        const TableModel& table, const std::string& loss);
 
 // A CSV field, quoted when it must be (RFC 4180).

@@ -14,7 +14,7 @@ namespace {
 constexpr char kMagic[8] = {'T', 'S', 'R', 'C', 'K', 'P', 'N', 'T'};
 }  // namespace
 
-void save_checkpoint(const std::filesystem::path& file, Sequential& net, const Optimizer& optimizer,
+void save_checkpoint(const std::filesystem::path& file, Graph& net, const Optimizer& optimizer,
                      const TrainingProgress& progress, const ModelMetadata& metadata) {
   if (optimizer.size() != net.parameter_count()) {
     throw std::invalid_argument("save_checkpoint: the optimizer updates " + std::to_string(optimizer.size()) +

@@ -53,6 +53,15 @@ Shape Shape::without_batch() const {
   return out;
 }
 
+Shape Shape::with_extent(int axis, std::int64_t extent) const {
+  if (axis < 0 || axis >= rank_) fail("no axis " + std::to_string(axis) + " in " + to_string());
+  if (extent < 1) fail("an extent must be >= 1, got " + std::to_string(extent));
+  Shape out = *this;
+  out.extents_[static_cast<std::size_t>(axis)] = extent;
+  out.check_size();
+  return out;
+}
+
 bool operator==(const Shape& a, const Shape& b) noexcept {
   return a.rank_ == b.rank_ && std::equal(a.extents_.begin(), a.extents_.begin() + a.rank_, b.extents_.begin());
 }

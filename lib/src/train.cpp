@@ -21,7 +21,7 @@ namespace {
 
 // Checks that `data`'s examples are `net`'s inputs and its targets what `loss` can score of `net`'s
 // outputs; throws std::invalid_argument naming what does not fit.
-void check_fits(const Sequential& net, const Loss& loss, const data::Dataset& data) {
+void check_fits(const Graph& net, const Loss& loss, const data::Dataset& data) {
   const Shape& in = net.in_shape();
   if (in.elements() != data.example_size()) {
     throw std::invalid_argument("the network takes inputs of shape " + in.to_string() + " (" +
@@ -37,7 +37,7 @@ void check_fits(const Sequential& net, const Loss& loss, const data::Dataset& da
 }
 
 // The batch buffer for `net` and `data`, checked as check_fits does: [batch, net input...].
-Tensor batch_buffer(const Sequential& net, const Loss& loss, const data::Dataset& data, std::int64_t batch) {
+Tensor batch_buffer(const Graph& net, const Loss& loss, const data::Dataset& data, std::int64_t batch) {
   check_fits(net, loss, data);
   return Tensor(net.in_shape().with_batch(batch));
 }
@@ -95,7 +95,7 @@ struct Trainer::BatchFigures {
   ErrorSums errors;
 };
 
-Trainer::Trainer(Sequential& net, std::shared_ptr<const Loss> owned, const Loss& loss, Optimizer& optimizer,
+Trainer::Trainer(Graph& net, std::shared_ptr<const Loss> owned, const Loss& loss, Optimizer& optimizer,
                  TrainerOptions options)
     : net_(net), owned_loss_(std::move(owned)), loss_(loss), optimizer_(optimizer), options_(std::move(options)) {
   if (options_.epochs < 1)
@@ -385,11 +385,11 @@ void Trainer::resume(const Checkpoint& checkpoint) {
   }
   if (p.epochs != options_.epochs) differs("epochs", std::to_string(p.epochs), std::to_string(options_.epochs));
   if (checkpoint.optimizer != optimizer_.name()) differs("the optimizer", checkpoint.optimizer, optimizer_.name());
-  const Sequential& theirs = checkpoint.network;
+  const Graph& theirs = checkpoint.network;
   bool same = theirs.size() == net_.size() && theirs.parameter_count() == net_.parameter_count();
   for (std::size_t i = 0; same && i < net_.size(); ++i) same = theirs.layer(i).spec() == net_.layer(i).spec();
   if (!same) {
-    const auto describe = [](const Sequential& net) {
+    const auto describe = [](const Graph& net) {
       std::string s;
       for (std::size_t i = 0; i < net.size(); ++i) s += (i ? ", " : "") + net.layer(i).name();
       return s;
@@ -399,14 +399,14 @@ void Trainer::resume(const Checkpoint& checkpoint) {
   // Everything is checked: now change the network and the optimizer.
   optimizer_.load_state(checkpoint.optimizer_state);
   // parameters() is not const only because it builds a network on first use; a loaded one is built.
-  net_.parameters().copy_from(const_cast<Sequential&>(theirs).parameters());
-  if (net_.buffer_count() > 0) net_.buffers().copy_from(const_cast<Sequential&>(theirs).buffers());
+  net_.parameters().copy_from(const_cast<Graph&>(theirs).parameters());
+  if (net_.buffer_count() > 0) net_.buffers().copy_from(const_cast<Graph&>(theirs).buffers());
   for (std::size_t i = 0; i < net_.size(); ++i) net_.layer(i).set_random_state(theirs.layer(i).random_state());
   progress_ = p;
   resumed_ = true;
 }
 
-Evaluation Trainer::evaluate(Sequential& net, const Loss& loss, const data::Dataset& data, std::int64_t batch_size) {
+Evaluation Trainer::evaluate(Graph& net, const Loss& loss, const data::Dataset& data, std::int64_t batch_size) {
   if (batch_size < 1)
     throw std::invalid_argument("evaluate: batch size must be >= 1, got " + std::to_string(batch_size));
   Evaluation out;
@@ -438,9 +438,9 @@ Evaluation Trainer::evaluate(Sequential& net, const Loss& loss, const data::Data
   net.eval();
   // A network's profile describes its training steps: evaluation's forwards are left out of it.
   struct PauseProfiling {
-    Sequential& net;
+    Graph& net;
     bool was = net.profiling();
-    explicit PauseProfiling(Sequential& n) : net(n) { net.set_profiling(false); }
+    explicit PauseProfiling(Graph& n) : net(n) { net.set_profiling(false); }
     ~PauseProfiling() { net.set_profiling(was); }
     PauseProfiling(const PauseProfiling&) = delete;
     PauseProfiling& operator=(const PauseProfiling&) = delete;

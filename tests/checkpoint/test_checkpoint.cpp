@@ -204,7 +204,7 @@ BOOST_AUTO_TEST_CASE(a_checkpoint_from_format_1_still_loads_and_resumes) {
   BOOST_TEST(c.progress.best_parameters.empty());
   BOOST_TEST(c.optimizer_state.steps == 3);
   BOOST_TEST(c.network.parameter_count() == 53);
-  BOOST_TEST(const_cast<Sequential&>(c.network).parameters()[0] == -0.429645f, boost::test_tools::tolerance(1e-5f));
+  BOOST_TEST(const_cast<Graph&>(c.network).parameters()[0] == -0.429645f, boost::test_tools::tolerance(1e-5f));
   // It resumes: the same data (as it was made), the remaining two epochs.
   std::vector<std::uint8_t> images(40 * 6), labels(40);
   for (std::size_t i = 0; i < images.size(); ++i) images[i] = static_cast<std::uint8_t>((i * 37) % 251);
@@ -239,7 +239,7 @@ BOOST_AUTO_TEST_CASE(sgd_momentum_state_comes_back) {
   BOOST_TEST(std::memcmp(c.optimizer_state.buffers[0].data(), opt.velocity().data(),
                          static_cast<std::size_t>(opt.velocity().size()) * sizeof(float)) == 0);
   BOOST_TEST(c.optimizer == opt.name());
-  BOOST_TEST(same_bits(const_cast<Sequential&>(c.network).parameters(), net.parameters()));
+  BOOST_TEST(same_bits(const_cast<Graph&>(c.network).parameters(), net.parameters()));
 }
 
 BOOST_AUTO_TEST_CASE(a_checkpoint_of_another_setup_is_refused) {

@@ -119,6 +119,6 @@ BOOST_AUTO_TEST_CASE(only_a_derivative_from_the_output_may_be_fused) {
   Sequential net;
   net.add(Dense(3, 3)).add(Dishonest()).add(Dense(3, 2));
   test::expect_error<std::logic_error>([&] { net.initialize(1); },
-                                       "layer 1 Dishonest offers its activation to a GEMM epilogue, but its derivative "
+                                       "Dishonest offers its activation to a GEMM epilogue, but its derivative "
                                        "needs its input");
 }

@@ -64,11 +64,11 @@ struct TrainingProgress {
 // Writes a checkpoint of `net`, `optimizer` and `progress` to `file` atomically (a temporary file,
 // flushed, then renamed: a save that fails or is killed leaves the previous checkpoint as it was).
 // Throws ModelFileError naming the file.
-void save_checkpoint(const std::filesystem::path& file, Sequential& net, const Optimizer& optimizer,
+void save_checkpoint(const std::filesystem::path& file, Graph& net, const Optimizer& optimizer,
                      const TrainingProgress& progress, const ModelMetadata& metadata = {});
 
 struct Checkpoint {
-  Sequential network;  // with its parameters and layers' random state
+  Graph network;  // with its parameters and layers' random state
   ModelMetadata metadata;
   std::string optimizer;  // the optimizer's name() when saved, settings included
   OptimizerState optimizer_state;

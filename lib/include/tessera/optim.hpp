@@ -13,7 +13,7 @@
 
 namespace tessera {
 
-class Sequential;
+class Graph;
 
 // What a checkpoint keeps of an optimizer besides the parameters.
 struct OptimizerState {
@@ -52,7 +52,7 @@ class Optimizer {
   void load_state(const OptimizerState& state);
 
  protected:
-  Optimizer(Sequential& net, float lr, const LRSchedule& schedule);
+  Optimizer(Graph& net, float lr, const LRSchedule& schedule);
   Optimizer(const Tensor& parameters, const Tensor& gradients, float lr, const LRSchedule& schedule);
   // Updates elements [begin, end) of the parameters at rate lr; step_count() is the number of
   // earlier steps.
@@ -61,7 +61,7 @@ class Optimizer {
   virtual std::vector<Tensor> buffers() const { return {}; }
 
  private:
-  Sequential* net_ = nullptr;
+  Graph* net_ = nullptr;
   Tensor params_, grads_;
   float base_lr_;
   LRSchedule schedule_;
@@ -97,7 +97,7 @@ class SGDOptions {
 // Nesterov without momentum.
 class SGD final : public Optimizer {
  public:
-  SGD(Sequential& net, const SGDOptions& options);
+  SGD(Graph& net, const SGDOptions& options);
   // Over any parameter and gradient tensors of the same size: the optimizer updates their data in
   // place (it keeps views, so they must outlive it).
   SGD(const Tensor& parameters, const Tensor& gradients, const SGDOptions& options);
@@ -147,7 +147,7 @@ class AdamOptions {
 // Throws std::invalid_argument for lr <= 0, betas outside [0, 1), eps <= 0 or negative weight decay.
 class Adam final : public Optimizer {
  public:
-  Adam(Sequential& net, const AdamOptions& options);
+  Adam(Graph& net, const AdamOptions& options);
   Adam(const Tensor& parameters, const Tensor& gradients, const AdamOptions& options);
   std::string name() const override;
   std::string kind() const override { return "Adam"; }

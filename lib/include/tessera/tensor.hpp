@@ -31,6 +31,8 @@ class Shape {
   Shape with_batch(std::int64_t batch) const;
   // This shape without its first extent.
   Shape without_batch() const;
+  // This shape with extent `axis` (0 ≤ axis < rank) replaced by `extent` (≥ 1).
+  Shape with_extent(int axis, std::int64_t extent) const;
 
   friend bool operator==(const Shape& a, const Shape& b) noexcept;
   // "[128, 784]"

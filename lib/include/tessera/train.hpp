@@ -140,11 +140,11 @@ class Trainer {
   // checkpoint_every > 0 without a checkpoint file.
   // The network and optimizer are referred to, not copied: they must outlive the Trainer. So is a
   // loss given by name; a temporary one (Trainer t(net, MSE(), opt, o)) is moved into the trainer.
-  Trainer(Sequential& net, const Loss& loss, Optimizer& optimizer, TrainerOptions options)
+  Trainer(Graph& net, const Loss& loss, Optimizer& optimizer, TrainerOptions options)
       : Trainer(net, nullptr, loss, optimizer, std::move(options)) {}
   template <class L>
   requires(std::is_base_of_v<Loss, std::remove_cvref_t<L>> && !std::is_lvalue_reference_v<L>)
-      Trainer(Sequential& net, L&& loss, Optimizer& optimizer, TrainerOptions options)
+      Trainer(Graph& net, L&& loss, Optimizer& optimizer, TrainerOptions options)
       : Trainer(net, std::make_shared<const std::remove_cvref_t<L>>(std::forward<L>(loss)), optimizer,
                 std::move(options)) {}
 
@@ -173,16 +173,16 @@ class Trainer {
   // The figures of `net` over `data`, in batches (evaluation mode): loss with accuracy and confusion
   // matrix (classes) or RMSE, MAE and R² (values). Throws std::invalid_argument when the data does
   // not fit the network or the loss.
-  static Evaluation evaluate(Sequential& net, const Loss& loss, const data::Dataset& data,
+  static Evaluation evaluate(Graph& net, const Loss& loss, const data::Dataset& data,
                              std::int64_t batch_size = 1000);
 
  private:
-  Trainer(Sequential& net, std::shared_ptr<const Loss> owned, Optimizer& optimizer, TrainerOptions options)
+  Trainer(Graph& net, std::shared_ptr<const Loss> owned, Optimizer& optimizer, TrainerOptions options)
       : Trainer(net, owned, *owned, optimizer, std::move(options)) {}
-  Trainer(Sequential& net, std::shared_ptr<const Loss> owned, const Loss& loss, Optimizer& optimizer,
+  Trainer(Graph& net, std::shared_ptr<const Loss> owned, const Loss& loss, Optimizer& optimizer,
           TrainerOptions options);
 
-  Sequential& net_;
+  Graph& net_;
   std::shared_ptr<const Loss> owned_loss_;  // a temporary loss the trainer was given, kept alive
   const Loss& loss_;
   Optimizer& optimizer_;

@@ -28,6 +28,7 @@ T load_le(const std::uint8_t* p) {
 class ByteWriter {
  public:
   void bytes(const void* p, std::size_t n);
+  void u8(std::uint8_t v) { out_.push_back(v); }
   void u32(std::uint32_t v) { store_le(out_, v); }
   void u64(std::uint64_t v) { store_le(out_, v); }
   void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
@@ -55,6 +56,7 @@ class ByteReader {
   [[noreturn]] void fail(const std::string& what) const;
   std::size_t left() const { return static_cast<std::size_t>(end_ - p_); }
   void need(std::size_t n, const char* what) const;
+  std::uint8_t u8(const char* what) { return next<std::uint8_t>(what); }
   std::uint32_t u32(const char* what) { return next<std::uint32_t>(what); }
   std::uint64_t u64(const char* what) { return next<std::uint64_t>(what); }
   std::int64_t i64(const char* what) { return static_cast<std::int64_t>(u64(what)); }

@@ -16,6 +16,12 @@ void Layer::connect(const Shape& in) {
   connected_ = true;
 }
 
+void Layer::set_shapes(const Shape& in, const Shape& out) {
+  in_shape_ = in;
+  out_shape_ = out;
+  connected_ = true;
+}
+
 void Layer::set_random_state(const std::vector<std::uint64_t>& state) {
   if (!state.empty()) {
     throw std::invalid_argument(name() + " has no random state, but was given " + std::to_string(state.size()) +

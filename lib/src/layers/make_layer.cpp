@@ -10,6 +10,7 @@
 #include "tessera/layers/dense.hpp"
 #include "tessera/layers/dropout.hpp"
 #include "tessera/layers/flatten.hpp"
+#include "tessera/layers/merge.hpp"
 #include "tessera/layers/normalization.hpp"
 #include "tessera/layers/normalize.hpp"
 #include "tessera/layers/pointwise.hpp"
@@ -135,6 +136,8 @@ std::unique_ptr<Layer> make_builtin_layer(const LayerSpec& spec) {
   if (spec.kind == "GlobalAvgPool2D") layer = std::make_unique<GlobalAvgPool2D>();
   if (spec.kind == "SiLU") layer = std::make_unique<SiLU>();
   if (spec.kind == "Flatten") layer = std::make_unique<Flatten>();
+  if (spec.kind == "Add") layer = std::make_unique<Add>();
+  if (spec.kind == "Concat") layer = std::make_unique<Concat>();
   // The elementwise activations by the names they give themselves (what spec() wrote).
   for (Activation a : {Activation::Identity, Activation::ReLU, Activation::Sigmoid, Activation::Tanh}) {
     if (!layer && make_activation(a)->name() == spec.kind) layer = make_activation(a);

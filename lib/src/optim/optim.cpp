@@ -25,7 +25,7 @@ void require_rate(const std::string& who, float lr) {
 Tensor flat(const Tensor& t) { return t.reshaped(Shape{t.size()}); }
 }  // namespace
 
-Optimizer::Optimizer(Sequential& net, float lr, const LRSchedule& schedule)
+Optimizer::Optimizer(Graph& net, float lr, const LRSchedule& schedule)
     : net_(&net), params_(flat(net.parameters())), grads_(flat(net.gradients())), base_lr_(lr), schedule_(schedule) {}
 
 Optimizer::Optimizer(const Tensor& parameters, const Tensor& gradients, float lr, const LRSchedule& schedule)
@@ -89,7 +89,7 @@ void Optimizer::load_state(const OptimizerState& state) {
   base_lr_ = state.base_learning_rate;
 }
 
-SGD::SGD(Sequential& net, const SGDOptions& options)
+SGD::SGD(Graph& net, const SGDOptions& options)
     : Optimizer(net, options.lr(), options.schedule()), options_(options) {
   validate();
   if (options_.momentum() > 0.0f) velocity_ = Tensor(Shape{size()});
@@ -132,7 +132,7 @@ std::vector<Tensor> SGD::buffers() const {
   return {velocity_.view()};
 }
 
-Adam::Adam(Sequential& net, const AdamOptions& options)
+Adam::Adam(Graph& net, const AdamOptions& options)
     : Optimizer(net, options.lr(), options.schedule()), options_(options), m_(Shape{size()}), v_(Shape{size()}) {
   validate();
 }

@@ -41,6 +41,9 @@ class Layer {
   // Sets the shapes for inputs of shape `in`; throws std::invalid_argument naming the layer and the
   // shapes when the layer cannot take `in`.
   void connect(const Shape& in);
+  // Whether the layer combines several inputs (Add, Concat: a MergeLayer, which a Graph connects and
+  // runs through its own interface); every other layer takes one.
+  virtual bool merges_inputs() const { return false; }
 
   virtual std::int64_t parameter_count() const { return 0; }
   // Floating-point operations of forward for one example (multiply-adds count two); backward costs
@@ -107,6 +110,8 @@ class Layer {
   // The output shape for inputs of shape `in` (already checked against required_in_shape()); throws
   // std::invalid_argument when the layer cannot take `in`.
   virtual Shape infer_out_shape(const Shape& in) const = 0;
+  // For layers connected another way (MergeLayer): records the shapes connect() would have.
+  void set_shapes(const Shape& in, const Shape& out);
   // Runs a gemm call (or a group of them), timing it while profiling is on.
   template <class F>
   void timed_gemm(F&& call);
