@@ -71,7 +71,7 @@ BOOST_AUTO_TEST_CASE(gradients_match_central_differences) {
       return weighted_sum(y, r);
     };
     test::Tolerance tol;
-    tol.h = 1e-3;
+    tol.step = 1e-3;
     tol.kink = 1e-4;  // a step that changes which input is a window's largest
     check_gradient(pool.name() + " dx", x.data(), dx.data(), x.size(), f, tol);
   }

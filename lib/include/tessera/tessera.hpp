@@ -7,6 +7,7 @@
 #include "tessera/data/idx.hpp"
 #include "tessera/data/mnist.hpp"
 #include "tessera/gemm.hpp"
+#include "tessera/gradient_check.hpp"
 #include "tessera/graph.hpp"
 #include "tessera/init.hpp"
 #include "tessera/layers/activations.hpp"
