@@ -6,6 +6,7 @@
 //               [--no-inference] [--json]
 // --json prints one JSON object per measurement (compare_pytorch.py reads them).
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <tbb/info.h>
 #include <CLI/CLI.hpp>
 
@@ -54,6 +55,13 @@ InferenceResult inference(const tessera::data::Split& data, const tessera_app::P
           tessera::bench::median(tessera::bench::inference_rates(data.test, preset, 1000, 3))};
 }
 
+// The largest resident set of this process so far (the MNIST arrays included).
+double max_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -86,9 +94,10 @@ int main(int argc, char** argv) {
           const double med = tessera::bench::median(rates);
           if (o.json) {
             fmt::print(
-                R"({{"kind": "train", "model": "{}", "batch": {}, "threads": {}, "examples_per_second": {:.1f}}})"
+                R"({{"kind": "train", "model": "{}", "batch": {}, "threads": {}, "examples_per_second": {:.1f}, )"
+                R"("max_rss_mib": {:.1f}}})"
                 "\n",
-                name, batch, t, med);
+                name, batch, t, med, max_rss_mib());
           } else {
             fmt::print("{:<6} {:>6} {:>8} {:>12.0f} {:>12.0f} {:>12.0f}\n", name, batch, t, med,
                        *std::min_element(rates.begin(), rates.end()), *std::max_element(rates.begin(), rates.end()));

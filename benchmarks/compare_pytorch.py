@@ -2,14 +2,16 @@
 """Tessera against PyTorch on the same MNIST training, in the same run.
 
 Trains the app's presets (seed: 784-100-50-10 sigmoid/MSE/SGD, mlp: 784-512-256-10 ReLU/CE/Adam,
-cnn: two 5×5 convolutions with 2×2 max pooling, then 1024-128-10, ReLU/CE/Adam) with Tessera (bench_train) and with PyTorch, same data, batch size and thread count, each for a few
+cnn: two 5×5 convolutions with 2×2 max pooling, then 1024-128-10, ReLU/CE/Adam; resnet: three
+residual stages with batch norm, He initialisation, CE/Adam) with Tessera (bench_train) and with PyTorch, same data, batch size and thread count, each for a few
 epochs, interleaved, and prints the median examples/s over the epochs of each and the ratio. PyTorch's
 multi-thread runs use OMP_WAIT_POLICY=passive, its best setting here, and its cnn runs channels-last
 (NHWC) tensors, its faster layout here. On N cores, Tessera is compared
 with the better of PyTorch's 1- and N-thread runs. Also batch-1 inference latency (--inference).
 
   benchmarks/compare_pytorch.py [--bench build/release/benchmarks/bench_train] [--data DIR]
-                                [--models seed,mlp,cnn] [--batch 128] [--threads 1,2] [--epochs 3]
+                                [--models seed,mlp,cnn,resnet] [--batch 128] [--threads 1,2] [--epochs 3]
+                                [--inference] [--accuracy]
 
 Runs where `import torch` works (Debian: python3-torch); elsewhere it says so and exits 0.
 """
@@ -48,6 +50,7 @@ def worker(args):
     import numpy as np
     import torch
     torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
     torch.manual_seed(1)
     dims, pixels = read_idx(args.data, "train-images-idx3-ubyte")
     _, labels = read_idx(args.data, "train-labels-idx1-ubyte")
@@ -65,18 +68,28 @@ def worker(args):
         model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
         loss_fn = nn.CrossEntropyLoss()
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    elif args.model == "resnet":
+        model = resnet(nn)
+        loss_fn = nn.CrossEntropyLoss()
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     else:
         model = nn.Sequential(nn.Conv2d(1, 32, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 5), nn.ReLU(),
                               nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1024, 128), nn.ReLU(), nn.Linear(128, 10))
-        model = model.to(memory_format=torch.channels_last)
         loss_fn = nn.CrossEntropyLoss()
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    # Images as the model takes them: flat rows, or channels-last 1×28×28 for the convolutions.
-    shape = (-1, 1, dims[1], dims[2]) if args.model == "cnn" else None
+    image_model = args.model in ("cnn", "resnet")
+    if image_model:
+        model = model.to(memory_format=torch.channels_last)
+    if args.model == "resnet" or args.accuracy:
+        he_init(nn, model)
+    # Images as the model takes them, prepared once (as a user's training loop would): floats in
+    # [0, 1], flat rows, or channels-last 1×28×28 for the convolutions.
+    shape = (-1, 1, dims[1], dims[2]) if image_model else None
 
     def as_input(batch):
         x = batch.float().div_(255)
         return x.reshape(shape).contiguous(memory_format=torch.channels_last) if shape else x
+    images = as_input(images)
     result = {"rates": []}
     if args.inference:
         tdims, tpixels = read_idx(args.data, "t10k-images-idx3-ubyte")
@@ -92,31 +105,90 @@ def worker(args):
         result["latency_us"] = statistics.median(latencies)
         print(json.dumps(result))
         return
-    model.train()
+    steps_per_epoch = (n + args.batch - 1) // args.batch
+    # --accuracy: the preset's recipe (the learning rate along a half cosine to 0 over the run), with
+    # the test accuracy after each epoch.
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps_per_epoch * args.epochs) \
+        if args.accuracy else None
+    if args.accuracy:
+        tdims, tpixels = read_idx(args.data, "t10k-images-idx3-ubyte")
+        _, tlabels = read_idx(args.data, "t10k-labels-idx1-ubyte")
+        test = as_input(torch.from_numpy(np.frombuffer(tpixels, dtype=np.uint8).reshape(tdims[0], -1).copy()))
+        test_targets = torch.from_numpy(np.frombuffer(tlabels, dtype=np.uint8).astype(np.int64))
+        result["accuracy"] = []
     for _ in range(args.epochs):
+        model.train()
         order = torch.randperm(n)
         start = time.perf_counter()
         for first in range(0, n, args.batch):
             idx = order[first:first + args.batch]
-            x = as_input(images[idx])
+            x = images[idx]
             y = targets[idx]
-            optimizer.zero_grad()
+            optimizer.zero_grad(set_to_none=True)
             out = model(x)
             loss = loss_fn(out, one_hot[y]) if args.model == "seed" else loss_fn(out, y)
             loss.backward()
             optimizer.step()
+            if schedule:
+                schedule.step()
         result["rates"].append(n / (time.perf_counter() - start))
+        if args.accuracy:
+            model.eval()
+            with torch.no_grad():
+                correct = sum(int((model(test[i:i + 1000]).argmax(1) == test_targets[i:i + 1000]).sum())
+                              for i in range(0, tdims[0], 1000))
+            result["accuracy"].append(100.0 * correct / tdims[0])
+    result["max_rss_mib"] = max_rss_mib()
     print(json.dumps(result))
 
 
-def run_pytorch(args, model, batch, threads, inference=False):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+def max_rss_mib():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def resnet(nn):
+    """The app's resnet preset: conv 3×3×16 → BN → ReLU, one basic block per stage (16, 32, 64
+    channels at 28², 14², 7²; a strided 1×1 conv → BN on the skip where the shape changes), global
+    average pooling, Linear(64, 10). Convolutions keep their biases, as Tessera's do."""
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.relu = nn.ReLU()
+            self.skip = nn.Sequential() if stride == 1 and cin == cout else \
+                nn.Sequential(nn.Conv2d(cin, cout, 1, stride, 0), nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            r = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+            return self.relu(r + self.skip(x))
+    return nn.Sequential(nn.Conv2d(1, 16, 3, 1, 1), nn.BatchNorm2d(16), nn.ReLU(), Block(16, 16, 1),
+                         Block(16, 32, 2), Block(32, 64, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(64, 10))
+
+
+def he_init(nn, model):
+    """He (Kaiming) normal weights, zero biases, as Tessera's Init::He."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+
+
+def run_pytorch(args, model, batch, threads, inference=False, accuracy=False):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+               OPENBLAS_NUM_THREADS=str(threads))
     if threads > 1:
         env["OMP_WAIT_POLICY"] = "passive"
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--data", args.data, "--model", model,
            "--batch-size", str(batch), "--nthreads", str(threads), "--epochs", str(args.epochs)]
     if inference:
         cmd.append("--inference")
+    if accuracy:
+        cmd.append("--accuracy")
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -131,6 +203,26 @@ def run_tessera(args, model, batch, threads, inference=False):
     return rows
 
 
+def compare_accuracy(args, models, batch, threads, version):
+    """Each model's recipe for --epochs epochs: Tessera's app and PyTorch, test accuracy per epoch."""
+    import tempfile
+    print(f"Tessera vs PyTorch {version}: test accuracy (%) after each epoch, {threads} threads, batch {batch}")
+    for model in models:
+        with tempfile.TemporaryDirectory() as tmp:
+            metrics = os.path.join(tmp, "metrics.jsonl")
+            subprocess.run([args.app, "train", "--data", args.data, "--model", model, "--epochs", str(args.epochs),
+                            "--batch-size", str(batch), "--threads", str(threads), "--metrics", metrics],
+                           check=True, capture_output=True, text=True)
+            with open(metrics) as f:
+                ours = [json.loads(line) for line in f if line.strip()]
+        theirs = run_pytorch(args, model, batch, threads, accuracy=True)
+        tessera_acc = [100.0 * r["test_accuracy"] for r in ours]
+        print(f"  {model:<6} Tessera  " + " ".join(f"{a:6.2f}" for a in tessera_acc))
+        print(f"  {model:<6} PyTorch  " + " ".join(f"{a:6.2f}" for a in theirs["accuracy"]))
+        print(f"  {model:<6} difference after the last epoch: {tessera_acc[-1] - theirs['accuracy'][-1]:+.2f} points")
+    return 0
+
+
 def main():
     default_data = os.environ.get("TESSERA_DATA") or os.path.expanduser("~/.cache/tessera/mnist")
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -141,6 +233,10 @@ def main():
     p.add_argument("--threads", default=f"1,{os.cpu_count() or 1}")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--inference", action="store_true", help="also batch-1 inference latency")
+    p.add_argument("--accuracy", action="store_true",
+                   help="instead: each model's full recipe (cosine decay) with the test accuracy after each "
+                        "epoch, Tessera through the app (--app), at the largest --threads")
+    p.add_argument("--app", default=os.path.join(ROOT, "build", "release", "apps", "tessera"))
     # The worker's own options.
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--model", help=argparse.SUPPRESS)
@@ -162,19 +258,25 @@ def main():
     models = args.models.split(",")
     batches = [int(b) for b in args.batch.split(",")]
     threads = sorted({int(t) for t in args.threads.split(",")})
-    print(f"Tessera vs PyTorch {torch.__version__}: examples/s over an epoch of MNIST, median of {args.epochs}")
-    print(f"{'model':<6} {'batch':>5} {'threads':>7} {'Tessera':>10} {'PyTorch':>10} {'ratio':>7}")
+    if args.accuracy:
+        return compare_accuracy(args, models, batches[0], threads[-1], torch.__version__)
+    print(f"Tessera vs PyTorch {torch.__version__}: examples/s over an epoch of MNIST, median of {args.epochs}; "
+          "peak resident memory of each training process (MiB, the MNIST arrays included)")
+    print(f"{'model':<6} {'batch':>5} {'threads':>7} {'Tessera':>10} {'PyTorch':>10} {'ratio':>7} "
+          f"{'MiB T':>7} {'MiB P':>7}")
     summary = []
     for model in models:
         for batch in batches:
             pytorch_by_threads = {}
             tessera_by_threads = {}
             for t in threads:
-                tessera = run_tessera(args, model, batch, t)[0]["examples_per_second"]
-                pytorch = statistics.median(run_pytorch(args, model, batch, t)["rates"])
+                row = run_tessera(args, model, batch, t)[0]
+                theirs = run_pytorch(args, model, batch, t)
+                tessera = row["examples_per_second"]
+                pytorch = statistics.median(theirs["rates"])
                 tessera_by_threads[t], pytorch_by_threads[t] = tessera, pytorch
-                print(f"{model:<6} {batch:>5} {t:>7} {tessera:>10.0f} {pytorch:>10.0f} {tessera / pytorch:>6.2f}x",
-                      flush=True)
+                print(f"{model:<6} {batch:>5} {t:>7} {tessera:>10.0f} {pytorch:>10.0f} {tessera / pytorch:>6.2f}x "
+                      f"{row['max_rss_mib']:>7.0f} {theirs['max_rss_mib']:>7.0f}", flush=True)
             for t in threads:
                 best = max(pytorch_by_threads[u] for u in threads if u <= t)
                 summary.append((model, batch, t, tessera_by_threads[t], best))

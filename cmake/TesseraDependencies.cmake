@@ -11,6 +11,10 @@ get_target_property(TESSERA_XSIMD_INCLUDE xsimd INTERFACE_INCLUDE_DIRECTORIES)
 add_library(tessera_xsimd INTERFACE)
 target_include_directories(tessera_xsimd SYSTEM INTERFACE ${TESSERA_XSIMD_INCLUDE})
 
+# Model description files are JSON, read with nlohmann-json (Debian: nlohmann-json3-dev): header-only,
+# used inside the library alone, so the installed package does not need it.
+find_package(nlohmann_json 3.9 REQUIRED)
+
 # MPI (Debian: libopenmpi-dev, openmpi-bin) for tessera::distributed; TESSERA_WITH_MPI defaults to
 # whether it is there.
 # Only MPI's C API is used (from C++): no deprecated C++ bindings.

@@ -81,7 +81,7 @@ int on_threads(int threads, F&& fn) {
 int threads_of(int asked) { return asked > 0 ? asked : default_threads(); }
 
 const Preset& preset_for(const std::string& data_kind, const std::string& model) {
-  if (data_kind == "csv") {
+  if (data_kind == "csv" && !is_description_file(model)) {
     if (model != "mlp") {
       throw std::invalid_argument("--model " + model + " takes images; a table (CSV) trains the mlp model");
     }
@@ -291,7 +291,13 @@ int train(const TrainArgs& args) {
   const std::int64_t outputs = task == tessera::TargetKind::Classes ? data.train.classes() : data.train.target_width();
 
   tessera::Graph net = build_network(p, data.train.example_shape(), outputs, &run.hidden);
-  if (p.standardize) dynamic_cast<tessera::Standardize&>(net.layer(0)).fit(data.train);
+  // Standardize layers reading the data (the table preset's first, or any in a description) take the
+  // training set's statistics.
+  for (std::size_t i = 0; i < net.size(); ++i) {
+    auto* standardize = dynamic_cast<tessera::Standardize*>(&net.layer(i));
+    const auto inputs = net.node_inputs(net.layer_node(i));
+    if (standardize != nullptr && net.node_layer(inputs[0]) == nullptr) standardize->fit(data.train);
+  }
   net.initialize(run.seed, p.init);
   if (table && args.processes != nullptr) {
     // Statistics from the whole training set first, then this process's part of it.
@@ -522,6 +528,30 @@ int run_eval(const EvalArgs& args) {
 
 int run_predict(const PredictArgs& args) {
   return on_threads(threads_of(args.threads), [&] { return predict(args); });
+}
+
+int run_describe(const DescribeArgs& args) {
+  if (is_description_file(args.model)) {
+    // Checked, and written back as the library writes descriptions.
+    const tessera::ModelDescription d = tessera::read_model_description(args.model);
+    fmt::print("{}", tessera::describe_model(d.network, d.training, d.name, d.summary));
+    return 0;
+  }
+  tessera::Shape example{28, 28};
+  std::int64_t outputs = 10;
+  const bool table = !args.data.empty() && is_table(args.data);
+  if (table) {
+    const tessera::data::Dataset d = tessera::data::read_csv(args.data, {}).data;
+    example = d.example_shape();
+    outputs = d.target_kind() == tessera::TargetKind::Classes ? d.classes() : d.target_width();
+  } else if (!args.data.empty()) {
+    const tessera::data::Split d = tessera::data::load_mnist(args.data);
+    example = d.train.example_shape();
+    outputs = d.train.classes();
+  }
+  const Preset& p = table && !is_description_file(args.model) ? preset_for("csv", args.model) : preset(args.model);
+  fmt::print("{}", describe_preset(p, example, outputs));
+  return 0;
 }
 
 }  // namespace tessera_app

@@ -43,11 +43,18 @@ struct PredictArgs {
   int threads = 0;
 };
 
+struct DescribeArgs {
+  std::string model = "mlp";
+  std::string data;  // empty: MNIST's shapes (28×28 images, 10 classes)
+};
+
 // The program's name in messages ("tessera" or "tessera-mnist").
 extern std::string program;
 
 int run_train(const TrainArgs& args);
 int run_eval(const EvalArgs& args);
 int run_predict(const PredictArgs& args);
+// Prints a preset (or a description file, checked) as a model description.
+int run_describe(const DescribeArgs& args);
 
 }  // namespace tessera_app

@@ -39,6 +39,19 @@ int main(int argc, char** argv) {
       "~/.cache/tessera/mnist)";
   const std::string threads_help = "threads to use (default: $TESSERA_NUM_THREADS or every core)";
 
+  // A preset's name or a description file.
+  const CLI::Validator model_check(
+      [](std::string& value) -> std::string {
+        for (const auto& name : preset_names()) {
+          if (value == name) return {};
+        }
+        if (is_description_file(value)) return {};
+        std::string names;
+        for (const auto& name : preset_names()) names += (names.empty() ? "" : ", ") + name;
+        return "'" + value + "' is no preset (" + names + ") nor a model description (a FILE.json)";
+      },
+      "PRESET|FILE.json");
+
   TrainArgs train;
   train.data_dir = default_data_dir();
   auto* t = app.add_subcommand("train", "train a model and evaluate it on the test set after each epoch");
@@ -58,8 +71,10 @@ int main(int argc, char** argv) {
   t->add_option(
        "--model", train.model,
        "preset: seed (the original 784-100-50-10 sigmoid/MSE network), mlp (784-512-256-10 ReLU; on a table, "
-       "Standardize then ReLU layers of --hidden widths) or cnn (two convolutions and pooling, then 1024-128-10)")
-      ->check(CLI::IsMember(preset_names()));
+       "Standardize then ReLU layers of --hidden widths), cnn (two convolutions and pooling, then 1024-128-10), "
+       "resnet (three residual stages of 16, 32, 64 channels with batch norm), or a model description FILE.json "
+       "(see: describe)")
+      ->check(model_check);
   t->add_option("--hidden", train.hidden, "widths of the hidden layers, e.g. 64,32 (default: the preset's)");
   t->add_option("--loss", train.loss,
                 "cross_entropy, mse, l1, huber or bce (default: cross_entropy for classes, mse for values; the "
@@ -108,6 +123,14 @@ int main(int argc, char** argv) {
   p->add_option("--index", predict.index, "IDX: the test image to draw and predict");
   p->add_option("--threads", predict.threads, threads_help)->check(CLI::Range(1, 4096));
 
+  DescribeArgs describe;
+  auto* d = app.add_subcommand("describe",
+                               "print a preset (or check and print a description file) as a model description, "
+                               "JSON that train --model FILE.json takes");
+  d->add_option("--model", describe.model, "preset or FILE.json (default: mlp)")->check(model_check);
+  d->add_option("--data", describe.data,
+                "shape the network for this CSV file or IDX folder (default: MNIST's 28×28 images, 10 classes)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& s) {
@@ -127,6 +150,7 @@ int main(int argc, char** argv) {
   try {
     if (t->parsed()) return run_train(train);
     if (e->parsed()) return run_eval(eval);
+    if (d->parsed()) return run_describe(describe);
     return run_predict(predict);
   } catch (const std::exception& error) {
     std::fflush(stdout);

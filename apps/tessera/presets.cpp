@@ -1,10 +1,14 @@
 // The presets: "seed" is the original Python program made fast, "mlp" the modern default, "cnn" the
-// convolutional one; on a table, mlp becomes the table preset.
+// convolutional one, "resnet" a small residual network with batch normalisation; on a table, mlp
+// becomes the table preset.
 #include "presets.hpp"
 
 #include <tbb/info.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <stdexcept>
 
 namespace tessera_app {
@@ -65,8 +69,57 @@ const std::vector<Preset>& presets() {
        .batch_size = 128,
        .epochs = 10,
        .convolutional = true},
+      {.name = "resnet",
+       .description = "conv 3×3×16, BN, ReLU; residual blocks of 16, 32, 64 channels at 28², 14², 7²; global "
+                      "average pool; 64-10; softmax cross-entropy, Adam",
+       .hidden = {},
+       .activation = tessera::Activation::ReLU,
+       .activate_output = false,
+       .loss = LossKind::CrossEntropy,
+       .init = tessera::Init::He,
+       .optimizer = "adam",
+       .lr = 1e-3f,
+       .cosine = true,
+       .batch_size = 128,
+       .epochs = 5,
+       .residual = true},
   };
   return all;
+}
+
+// A basic residual block: conv 3×3 → BN → ReLU → conv 3×3 → BN, plus the skip (a strided 1×1 conv →
+// BN where the block halves the image or changes the channels), then ReLU.
+tessera::Node residual_block(tessera::Graph& g, tessera::Node x, std::int64_t in, std::int64_t out, std::int64_t stride,
+                             const std::string& name) {
+  tessera::Node r = g.add(tessera::Conv2D(in, out, 3, stride, 1), x, name + ".conv1");
+  r = g.add(tessera::BatchNorm(out), r, name + ".bn1");
+  r = g.add(tessera::ReLU(), r, name + ".relu1");
+  r = g.add(tessera::Conv2D(out, out, 3, 1, 1), r, name + ".conv2");
+  r = g.add(tessera::BatchNorm(out), r, name + ".bn2");
+  tessera::Node skip = x;
+  if (stride != 1 || in != out) {
+    skip = g.add(tessera::Conv2D(in, out, 1, stride, 0), x, name + ".skip");
+    skip = g.add(tessera::BatchNorm(out), skip, name + ".skip_bn");
+  }
+  const tessera::Node sum = g.add(tessera::Add(), {r, skip}, name + ".add");
+  return g.add(tessera::ReLU(), sum, name + ".relu2");
+}
+
+tessera::Graph residual_network(const tessera::Shape& image, std::int64_t classes) {
+  tessera::Graph g;
+  tessera::Node h = g.input(image, "image");
+  h = g.add(tessera::Conv2D(image[2], 16, 3, 1, 1), h, "stem.conv");
+  h = g.add(tessera::BatchNorm(16), h, "stem.bn");
+  h = g.add(tessera::ReLU(), h, "stem.relu");
+  std::int64_t channels = 16;
+  int stage = 1;
+  for (std::int64_t out : {16, 32, 64}) {
+    h = residual_block(g, h, channels, out, out == channels ? 1 : 2, "stage" + std::to_string(stage++));
+    channels = out;
+  }
+  h = g.add(tessera::GlobalAvgPool2D(), h, "pool");
+  g.add(tessera::Dense(channels, classes), h, "logits");
+  return g;
 }
 
 }  // namespace
@@ -93,11 +146,80 @@ const Preset& table_preset() {
   return table;
 }
 
+bool is_description_file(const std::string& model) {
+  return model.size() > 5 && model.compare(model.size() - 5, 5, ".json") == 0;
+}
+
+namespace {
+// The mlp preset's settings, replaced by those the description's recipe gives.
+Preset description_preset(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw tessera::DescriptionError(file + ": cannot open the model description");
+  std::ostringstream text;
+  text << in.rdbuf();
+  const tessera::ModelDescription d = tessera::parse_model_description(text.str(), file);
+  Preset p = preset("mlp");
+  p.name = file;
+  p.description = d.summary.empty() ? "the model described in " + file : d.summary;
+  p.hidden = {};
+  const tessera::TrainingRecipe& r = d.training;
+  if (r.loss) p.loss = loss_kind(*r.loss);
+  if (r.optimizer) p.optimizer = *r.optimizer;
+  if (r.learning_rate) p.lr = static_cast<float>(*r.learning_rate);
+  if (r.schedule) p.cosine = *r.schedule == "cosine";
+  if (r.weight_decay) p.weight_decay = static_cast<float>(*r.weight_decay);
+  if (r.init) {
+    p.init = *r.init == "he"       ? tessera::Init::He
+             : *r.init == "normal" ? tessera::Init::Normal
+                                   : tessera::Init::XavierUniform;
+  }
+  if (r.batch_size) p.batch_size = *r.batch_size;
+  if (r.epochs) p.epochs = *r.epochs;
+  p.description_text = text.str();
+  p.description_file = file;
+  return p;
+}
+
+std::string init_name(tessera::Init init) {
+  switch (init) {
+    case tessera::Init::He:
+      return "he";
+    case tessera::Init::Normal:
+      return "normal";
+    case tessera::Init::XavierUniform:
+      break;
+  }
+  return "xavier_uniform";
+}
+}  // namespace
+
+std::string describe_preset(const Preset& p, const tessera::Shape& example, std::int64_t outputs) {
+  tessera::TrainingRecipe r;
+  r.loss = to_string(p.loss);
+  r.optimizer = p.optimizer;
+  r.learning_rate = static_cast<double>(p.lr);
+  r.schedule = p.cosine ? "cosine" : "constant";
+  if (p.weight_decay > 0.0f) r.weight_decay = static_cast<double>(p.weight_decay);
+  r.init = init_name(p.init);
+  r.batch_size = p.batch_size;
+  r.epochs = p.epochs;
+  const tessera::Graph net = build_network(p, example, outputs);
+  return tessera::describe_model(net, r, p.name, p.description);
+}
+
 const Preset& preset(const std::string& name) {
   for (const auto& p : presets()) {
     if (p.name == name) return p;
   }
-  throw std::invalid_argument("unknown model '" + name + "' (seed, mlp or cnn)");
+  if (is_description_file(name)) {
+    // Kept for the program's life: callers hold references, and a file is read once.
+    static std::map<std::string, Preset> described;
+    const auto it = described.find(name);
+    if (it != described.end()) return it->second;
+    return described.emplace(name, description_preset(name)).first->second;
+  }
+  throw std::invalid_argument("unknown model '" + name +
+                              "' (seed, mlp, cnn, resnet, or a model description FILE.json)");
 }
 
 std::vector<std::string> preset_names() {
@@ -107,18 +229,31 @@ std::vector<std::string> preset_names() {
 }
 
 tessera::Graph build_network(const Preset& p, const tessera::Shape& example, std::int64_t classes,
-                                  const std::vector<std::int64_t>* widths) {
+                             const std::vector<std::int64_t>* widths) {
   const std::vector<std::int64_t>& hidden = widths != nullptr ? *widths : p.hidden;
+  if (!p.description_text.empty()) {
+    if (widths != nullptr && !widths->empty()) {
+      throw std::invalid_argument("--hidden does not apply to a model description (" + p.description_file +
+                                  "): change its layers");
+    }
+    return tessera::parse_model_description(p.description_text, p.description_file).network;
+  }
   if (p.standardize) {
     tessera::Sequential net;
     net.add(tessera::Standardize(example.elements()));
     return dense_network(p, std::move(net), example.elements(), classes, hidden);
   }
-  if (!p.convolutional) return dense_network(p, tessera::Sequential(), example.elements(), classes, hidden);
-  if (example.rank() != 2) {
-    throw std::invalid_argument("the " + p.name + " model takes [rows, cols] images, got examples of shape " +
-                                example.to_string());
+  if (p.residual || p.convolutional) {
+    if (example.rank() != 2 && !(example.rank() == 3 && p.residual)) {
+      throw std::invalid_argument("the " + p.name + " model takes [rows, cols] images, got examples of shape " +
+                                  example.to_string());
+    }
   }
+  if (p.residual) {
+    const std::int64_t channels = example.rank() == 3 ? example[2] : 1;
+    return residual_network(tessera::Shape{example[0], example[1], channels}, classes);
+  }
+  if (!p.convolutional) return dense_network(p, tessera::Sequential(), example.elements(), classes, hidden);
   tessera::Sequential net(tessera::Shape{example[0], example[1], 1});
   std::int64_t channels = 1;
   for (std::int64_t out : {32, 64}) {

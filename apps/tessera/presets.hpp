@@ -1,5 +1,5 @@
 // The app's model presets: architecture, loss, optimizer and the settings a user gets without options,
-// for IDX images (seed, mlp, cnn) and for tables (the mlp preset on a CSV file).
+// for IDX images (seed, mlp, cnn, resnet) and for tables (the mlp preset on a CSV file).
 #pragma once
 
 #include <cstdint>
@@ -30,12 +30,23 @@ struct Preset {
   // Two 5×5 convolutions (32 and 64 channels), each followed by the activation and 2×2 max pooling,
   // before the Dense layers.
   bool convolutional = false;
+  // Instead: the residual network (the resnet preset) built by residual_network().
+  bool residual = false;
+  // Instead: the network of a model description file (--model FILE.json): its text, read once, and
+  // the file's name for errors.
+  std::string description_text = {}, description_file = {};
   float weight_decay = 0.0f;  // decoupled (AdamW) for adam, L2 for sgd
   bool standardize = false;   // a Standardize layer first, fitted to the training set (tables)
 };
 
-// Throws std::invalid_argument for an unknown name.
+// A preset by name, or a model description file (a name ending in .json: read and checked once, its
+// training recipe over the mlp preset's settings). Throws std::invalid_argument for an unknown name
+// and tessera::DescriptionError for a bad description.
 const Preset& preset(const std::string& name);
+bool is_description_file(const std::string& model);
+// The preset's network and training recipe as a model description (JSON), for examples of shape
+// `example` with `outputs` outputs.
+std::string describe_preset(const Preset& p, const tessera::Shape& example, std::int64_t outputs);
 std::vector<std::string> preset_names();
 // The mlp preset as it applies to a table (CSV): Standardize, ReLU layers 64 and 32, Adam with
 // decoupled weight decay.

@@ -29,7 +29,7 @@ void GradientCheckReport::merge(const GradientCheckReport& other) {
 }
 
 GradientCheckReport check_array_gradient(const std::string& what, float* values, const float* analytic, std::int64_t n,
-                                   const std::function<double()>& f, const GradientCheckOptions& options) {
+                                         const std::function<double()>& f, const GradientCheckOptions& options) {
   GradientCheckReport report;
   const std::int64_t stride = n > options.samples && options.samples > 0 ? n / options.samples : 1;
   const double f0 = options.kink > 0.0 ? f() : 0.0;
@@ -68,13 +68,16 @@ GradientCheckReport check_network_gradients(Graph& net, std::int64_t batch, cons
     return t;
   };
   std::vector<Tensor> xs, rs, dxs;
-  for (std::size_t k = 0; k < net.input_count(); ++k) xs.push_back(filled(net.node_shape(net.input_node(k)), input_values));
-  for (std::size_t k = 0; k < net.output_count(); ++k) rs.push_back(filled(net.node_shape(net.output_node(k)), weights));
+  for (std::size_t k = 0; k < net.input_count(); ++k)
+    xs.push_back(filled(net.node_shape(net.input_node(k)), input_values));
+  for (std::size_t k = 0; k < net.output_count(); ++k)
+    rs.push_back(filled(net.node_shape(net.output_node(k)), weights));
   const auto loss = [&] {
     const std::span<const Tensor> ys = net.forward_all(xs);
     double sum = 0.0;
     for (std::size_t k = 0; k < ys.size(); ++k) {
-      for (std::int64_t i = 0; i < ys[k].size(); ++i) sum += static_cast<double>(ys[k][i]) * static_cast<double>(rs[k][i]);
+      for (std::int64_t i = 0; i < ys[k].size(); ++i)
+        sum += static_cast<double>(ys[k][i]) * static_cast<double>(rs[k][i]);
     }
     return sum;
   };
@@ -86,9 +89,11 @@ GradientCheckReport check_network_gradients(Graph& net, std::int64_t batch, cons
   net.backward_all(rs, dx_ptrs);
   const Tensor grads = net.gradients().clone();
   Tensor params = net.parameters();
-  GradientCheckReport report = check_array_gradient("parameters", params.data(), grads.data(), params.size(), loss, options);
+  GradientCheckReport report =
+      check_array_gradient("parameters", params.data(), grads.data(), params.size(), loss, options);
   for (std::size_t k = 0; k < xs.size(); ++k) {
-    report.merge(check_array_gradient("input " + std::to_string(k), xs[k].data(), dxs[k].data(), xs[k].size(), loss, options));
+    report.merge(
+        check_array_gradient("input " + std::to_string(k), xs[k].data(), dxs[k].data(), xs[k].size(), loss, options));
   }
   return report;
 }

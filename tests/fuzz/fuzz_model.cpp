@@ -3,18 +3,23 @@
 // must run a forward pass on zeros.
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "fuzz_file.hpp"
 #include "tessera/checkpoint.hpp"
 #include "tessera/serialize.hpp"
 
 namespace {
-void run_small(tessera::Sequential& net) {
+void run_small(tessera::Graph& net) {
   // Small inputs only: a file may describe a valid network far too large to run here.
-  if (net.in_shape().elements() <= (1 << 16) && net.parameter_count() <= (1 << 22)) {
+  std::int64_t elements = 0;
+  for (std::size_t k = 0; k < net.input_count(); ++k) elements += net.node_shape(net.input_node(k)).elements();
+  if (elements <= (1 << 16) && net.parameter_count() <= (1 << 22)) {
     net.eval();
-    const tessera::Tensor x(net.in_shape().with_batch(2));
-    net.forward(x);
+    std::vector<tessera::Tensor> xs;
+    for (std::size_t k = 0; k < net.input_count(); ++k)
+      xs.emplace_back(net.node_shape(net.input_node(k)).with_batch(2));
+    net.forward_all(xs);
   }
 }
 }  // namespace

@@ -75,9 +75,12 @@ BOOST_AUTO_TEST_CASE(shapes_are_checked_when_a_node_is_added_naming_both_nodes) 
   const Node x = g.input(Shape{5}, "features");
   const Node a = g.add(Dense(5, 3), x, "a");
   const Node b = g.add(Dense(5, 4), x, "b");
-  expect_error<std::invalid_argument>([&] { g.add(Add(), {a, b}); },
-                                      "node 3 Add cannot take node 1 'a' Dense(5, 3) (shape [3]), node 2 'b' "
-                                      "Dense(5, 4) (shape [4]): Add takes inputs of one shape");
+  expect_error<std::invalid_argument>(
+      [&] {
+        g.add(Add(), {a, b});
+      },
+      "node 3 Add cannot take node 1 'a' Dense(5, 3) (shape [3]), node 2 'b' "
+      "Dense(5, 4) (shape [4]): Add takes inputs of one shape");
   expect_error<std::invalid_argument>([&] { g.add(Dense(4, 2), a, "c"); },
                                       "node 3 'c' Dense(4, 2) cannot take node 1 'a' Dense(5, 3) (shape [3])");
   expect_error<std::invalid_argument>([&] { g.add(Add(), {a}); }, "combines two or more inputs, got 1");
@@ -172,7 +175,7 @@ BOOST_AUTO_TEST_CASE(an_activation_is_fused_only_where_its_input_has_one_use) {
   const Node shared = g.add(Dense(6, 4), x, "shared");
   const Node relu = g.add(ReLU(), shared);  // shared is read by the Add too: no fusing
   const Node single = g.add(Dense(4, 4), relu, "single");
-  const Node relu2 = g.add(ReLU(), single);  // single has one use: fused
+  const Node relu2 = g.add(ReLU(), single);                    // single has one use: fused
   const Node gelu = g.add(GELU(), g.add(Dense(4, 4), relu2));  // never fused: its derivative needs x
   g.add(Dense(4, 2), g.add(Add(), {shared, gelu}));
   g.initialize(6);

@@ -50,7 +50,7 @@ struct GradientCheckReport {
 // Compares analytic[i] with the central difference of f with respect to values[i] (which it moves
 // and puts back), for up to options.samples evenly spaced i in [0, n).
 GradientCheckReport check_array_gradient(const std::string& what, float* values, const float* analytic, std::int64_t n,
-                                   const std::function<double()>& f, const GradientCheckOptions& options = {});
+                                         const std::function<double()>& f, const GradientCheckOptions& options = {});
 
 // The whole network against a loss Σ r·y over its outputs with fixed random weights r: the gradient
 // with respect to every parameter and every input value, from one backward. Layers that draw random

@@ -6,6 +6,7 @@
 #include "tessera/data/dataset.hpp"
 #include "tessera/data/idx.hpp"
 #include "tessera/data/mnist.hpp"
+#include "tessera/description.hpp"
 #include "tessera/gemm.hpp"
 #include "tessera/gradient_check.hpp"
 #include "tessera/graph.hpp"
