@@ -372,6 +372,19 @@ void Trainer::sum_across_processes(std::int64_t local, std::int64_t n, BatchFigu
   options_.processes->sum(sums, 4);
   figures.loss_sum = sums[0];
   figures.errors = {static_cast<std::int64_t>(sums[1]), sums[2], sums[3]};
+  if (net_.buffer_count() > 0) average_buffers(local);
+}
+
+void Trainer::average_buffers(std::int64_t local) {
+  Tensor b = net_.buffers();
+  const auto n = static_cast<std::size_t>(b.size());
+  buffer_sums_.resize(n + 1);  // sized on the first step, then reused
+  const bool contributes = local > 0;
+  for (std::size_t i = 0; i < n; ++i) buffer_sums_[i] = contributes ? static_cast<double>(b[static_cast<std::int64_t>(i)]) : 0.0;
+  buffer_sums_[n] = contributes ? 1.0 : 0.0;
+  options_.processes->sum(buffer_sums_.data(), static_cast<std::int64_t>(n + 1));
+  const double count = buffer_sums_[n];
+  for (std::size_t i = 0; i < n; ++i) b[static_cast<std::int64_t>(i)] = static_cast<float>(buffer_sums_[i] / count);
 }
 
 void Trainer::resume(const Checkpoint& checkpoint) {

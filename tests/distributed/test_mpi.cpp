@@ -2,7 +2,8 @@
 // where it can be checked exactly, the same bits on every process and in every repetition, and
 // matches a single-process sum within float rounding; a data-parallel gradient matches the
 // single-process gradient of the same global batch; data-parallel training keeps the processes'
-// parameters bit-identical, repeats bit for bit, and learns as one process does.
+// parameters bit-identical, repeats bit for bit, and learns as one process does; a residual graph
+// with batch normalisation keeps its running statistics (buffers) identical on every process.
 #define BOOST_TEST_MODULE distributed
 #include <boost/test/unit_test.hpp>
 
@@ -183,4 +184,29 @@ BOOST_AUTO_TEST_CASE(sharded_data_each_process_reading_its_part) {
   const double single = train_mlp(sample().train.head(1500), nullptr, false).accuracy;
   BOOST_TEST_MESSAGE(world.size() << " processes on their parts: " << first.accuracy << ", one process: " << single);
   BOOST_TEST(std::abs(first.accuracy - single) <= 0.03);
+}
+
+BOOST_AUTO_TEST_CASE(a_residual_graph_with_batch_norm_trains_with_the_same_buffers_everywhere) {
+  distributed::MpiProcessGroup world(120.0);
+  const data::Dataset train = sample().train.head(600);
+  const auto run = [&](ProcessGroup* processes) {
+    Graph g;
+    const Node x = g.input(Shape{28, 28, 1});
+    const Node h = g.add(ReLU(), g.add(BatchNorm(8), g.add(Conv2D(1, 8, 3, 2, 1), x)));
+    const Node r = g.add(BatchNorm(8), g.add(Conv2D(8, 8, 3, 1, 1), h));
+    g.add(Dense(14 * 14 * 8, 10), g.add(Flatten(), g.add(ReLU(), g.add(Add(), {r, h}))));
+    g.initialize(5, Init::He);
+    const auto history = test::fit_data_parallel(g, train, 3, 60, processes, false);
+    return std::pair{fingerprint(g.parameters().data(), g.parameter_count()) ^
+                         fingerprint(g.buffers().data(), g.buffer_count()) * 3,
+                     history.back().test.accuracy};
+  };
+  const auto first = run(&world), second = run(&world);
+  BOOST_TEST(same_everywhere(first.first));  // parameters and running statistics alike
+  BOOST_TEST(first.first == second.first);
+  const double single = run(nullptr).second;
+  BOOST_TEST_MESSAGE(world.size() << " processes: " << first.second << ", one process: " << single);
+  // Batch statistics over each process's shard, not the whole batch: close to one process, not equal.
+  BOOST_TEST(std::abs(first.second - single) <= 0.1);
+  BOOST_TEST(first.second > 0.6);  // chance is 0.1
 }

@@ -328,3 +328,24 @@ BOOST_AUTO_TEST_CASE(a_graph_survives_a_model_file_round_trip) {
   const Tensor expected = g.forward(x).clone();
   BOOST_TEST(same_bits(m.network.forward(x), expected));
 }
+
+BOOST_AUTO_TEST_CASE(the_readme_residual_network_builds_and_checks_out) {
+  // README's "Using the library" example, as written there.
+  Graph net;
+  const Node image = net.input(Shape{28, 28, 1}, "image");
+  const auto conv_bn = [&](Node x, std::int64_t in, std::int64_t out, std::int64_t stride) {
+    return net.add(BatchNorm(out), net.add(Conv2D(in, out, 3, stride, /*padding=*/1), x));
+  };
+  Node h = net.add(ReLU(), conv_bn(image, 1, 16, 1));
+  Node r = conv_bn(net.add(ReLU(), conv_bn(h, 16, 32, 2)), 32, 32, 1);
+  Node skip = net.add(BatchNorm(32), net.add(Conv2D(16, 32, 1, 2), h));
+  h = net.add(ReLU(), net.add(Add(), {r, skip}));
+  net.add(Dense(32, 10), net.add(GlobalAvgPool2D(), h), "logits");
+  net.initialize(42, Init::He);
+  BOOST_TEST((net.out_shape() == Shape{10}));
+  BOOST_TEST((net.node_shape(skip) == Shape{14, 14, 32}));
+  Tensor x(Shape{2, 28, 28, 1});
+  std::mt19937_64 rng(1);
+  fill_uniform(x, rng);
+  BOOST_TEST((net.forward(x).shape() == Shape{2, 10}));
+}

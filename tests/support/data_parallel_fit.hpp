@@ -12,7 +12,7 @@ namespace tessera::test {
 
 // Trains `net` on `train` for `epochs` of `batch` examples, across `processes` when not null (each
 // holding only its part of the data when `sharded`).
-inline std::vector<EpochStats> fit_data_parallel(Sequential& net, const data::Dataset& train, std::int64_t epochs,
+inline std::vector<EpochStats> fit_data_parallel(Graph& net, const data::Dataset& train, std::int64_t epochs,
                                                  std::int64_t batch, ProcessGroup* processes, bool sharded) {
   Adam opt(net, AdamOptions(2e-3f));
   SoftmaxCrossEntropy loss;

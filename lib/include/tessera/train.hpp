@@ -190,6 +190,11 @@ class Trainer {
   // correct predictions over the processes.
   struct BatchFigures;
   void sum_across_processes(std::int64_t local, std::int64_t n, BatchFigures& figures);
+  // The network's buffers (BatchNorm's running statistics) averaged over the processes that had
+  // examples this step, in double (exact where they agree, as Standardize's do): every process
+  // then holds the same values, which rank 0 saves.
+  void average_buffers(std::int64_t local);
+  std::vector<double> buffer_sums_;
   // After epoch `epoch`'s validation: whether it is the best so far, and whether to stop.
   bool track_best(EpochStats& stats);
   // Puts back the parameters of the best epoch; returns whether there were any.
