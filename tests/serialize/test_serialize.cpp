@@ -1,5 +1,5 @@
 // Model files: save → load gives the same architecture, parameters and predictions; a file written by
-// an earlier version (format 1, dense; format 2, convolutional; format 3, with buffers) still loads; every truncation,
+// an earlier version (format 1, dense; format 2, convolutional; format 3, with buffers; format 4, a graph) still loads; every truncation,
 // flipped byte and bad header is a clear error; a failed save leaves the previous file as it was.
 #define BOOST_TEST_MODULE serialize
 #include <boost/test/unit_test.hpp>
@@ -122,6 +122,28 @@ BOOST_AUTO_TEST_CASE(buffers_that_an_older_format_cannot_hold_are_refused) {
   for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<std::uint8_t>(crc >> (8 * i)));
   test::write_bytes(dir / "old.tsr", bytes);
   expect_error<ModelFileError>([&] { load_model(dir / "old.tsr"); }, "saved state (buffers) that files of format 2");
+}
+
+BOOST_AUTO_TEST_CASE(a_file_from_version_4_a_graph_still_loads) {
+  // Written by tessera 0.5.0 (format 4, a graph): image [4, 4, 2] → conv → BatchNorm → ReLU ("h"),
+  // conv → BatchNorm, Add with h ("sum"), Concat with the image ("cat"), GlobalAvgPool2D, Dense(5, 2);
+  // He initialisation from seed 5, then three training-mode forwards (running statistics moved).
+  LoadedModel m = load_model(TESSERA_TEST_DATA "/models/v4-residual-graph.tsr");
+  BOOST_TEST(m.metadata.at("written_by") == "tessera 0.5.0 (model format 4)");
+  const Graph& g = m.network;
+  BOOST_REQUIRE(g.node_count() == 10u);
+  const auto sum = g.node_inputs(g.find("sum"));
+  BOOST_REQUIRE(sum.size() == 2u);
+  BOOST_TEST(g.node_name(sum[1]) == "h");
+  BOOST_TEST(g.node_name(g.node_inputs(g.find("cat"))[1]) == "image");
+  BOOST_TEST(m.network.buffer_count() == 12);
+  BOOST_TEST(m.network.buffers()[0] == -0.0713147074f);
+  m.network.eval();
+  Tensor x(Shape{2, 4, 4, 2});
+  for (int i = 0; i < 64; ++i) x[i] = static_cast<float>((i * 7) % 11) / 10.0f - 0.3f;
+  const Tensor& y = m.network.forward(x);
+  const float expected[4] = {0.146307558f, 0.508027434f, 0.345436603f, 0.554038346f};
+  for (int i = 0; i < 4; ++i) BOOST_TEST(y[i] == expected[i], boost::test_tools::tolerance(1e-6f));
 }
 
 BOOST_AUTO_TEST_CASE(a_file_from_version_2_still_loads) {
