@@ -264,7 +264,8 @@ class Reader {
       }
     } else {
       const std::vector<Option>& options = it->second;
-      for (const auto& [key, value] : l.items()) {
+      for (const auto& item : l.items()) {
+        const std::string& key = item.key();
         if (key == "name" || key == "type" || key == "input" || key == "inputs") continue;
         const bool known = std::any_of(options.begin(), options.end(), [&](const Option& o) { return key == o.name; });
         if (!known) {

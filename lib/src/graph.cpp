@@ -34,6 +34,9 @@ struct Graph::NodeData {
   // This activation's derivative is applied by its one consumer's backward: its own is skipped, and
   // the consumer writes its gradient contribution straight to this node's input.
   bool absorbed = false;
+  // In evaluation mode this layer (a BatchNorm) is folded into its input's Dense or Conv2D: forward
+  // skips it, and its output is its input's buffer.
+  bool folded = false;
   std::size_t output_index = kNone;  // which graph output, if one
   int grad_slot = -1;                // the gradient buffer shared by liveness (-1: none of the pool's)
   // The first of this node's gradient contributions (in backward order) writes; the others go through
@@ -57,6 +60,8 @@ struct Graph::Plan {
   std::size_t scratch_count = 0;
   std::vector<Tensor> scratch;
   std::vector<Tensor> output_gradients;  // per graph output: the buffer a loss writes into
+  std::vector<std::size_t> folds;        // the nodes folded into their inputs in evaluation mode
+  std::vector<float> fold_scale, fold_shift;
   // Per backward: which nodes need a gradient, which have been written, and the gradient views
   // the caller gave for the inputs.
   std::vector<char> needs_grad, written;
@@ -401,6 +406,22 @@ void Graph::build() {
     if (l.buffer_count() > 0) l.bind_buffers(buffers_.data() + offset);
     offset += l.buffer_count();
   }
+  // Inference folding: a layer whose evaluation is a per-channel affine map (BatchNorm) after a
+  // Dense or Conv2D that only it reads becomes part of that layer's weights in evaluation mode.
+  for (const std::size_t i : layer_nodes_) {
+    NodeData& n = nodes_[i];
+    if (n.inputs.size() != 1 || n.fused || n.absorbed) continue;
+    const std::size_t p = n.inputs[0];
+    const NodeData& in = nodes_[p];
+    if (!in.layer || in.fused || uses(p) != 1 || !in.layer->folds_output_affine()) continue;
+    const auto channels = static_cast<std::size_t>(in.shape[in.shape.rank() - 1]);
+    plan->fold_scale.resize(std::max(plan->fold_scale.size(), channels));
+    plan->fold_shift.resize(plan->fold_scale.size());
+    if (n.layer->inference_affine({plan->fold_scale.data(), channels}, {plan->fold_shift.data(), channels})) {
+      n.folded = true;
+      plan->folds.push_back(i);
+    }
+  }
   for (const std::size_t i : layer_nodes_) {
     NodeData& n = nodes_[i];
     n.layer->set_profiling(profiling_);
@@ -454,7 +475,7 @@ std::int64_t Graph::activation_floats() const noexcept {
 }
 
 Tensor Graph::output_of(std::size_t node) {
-  while (nodes_[node].fused) node = nodes_[node].inputs[0];
+  while (nodes_[node].fused || (folding_active_ && nodes_[node].folded)) node = nodes_[node].inputs[0];
   NodeData& n = nodes_[node];
   if (!n.layer) return input_views_[n.input_index].view();
   return Tensor::view(n.output.data(), n.shape.with_batch(batch_));
@@ -488,6 +509,7 @@ std::span<const Tensor> Graph::forward_all(std::span<const Tensor> xs) {
   }
   batch_ = xs[0].rows();
   reserve(batch_);
+  set_folding(!training_ && !plan_->folds.empty());
   for (std::size_t k = 0; k < xs.size(); ++k) input_views_[k] = xs[k].view();
   for (const std::size_t i : layer_nodes_) forward_node(i);
   for (std::size_t k = 0; k < output_count(); ++k) {
@@ -499,10 +521,29 @@ std::span<const Tensor> Graph::forward_all(std::span<const Tensor> xs) {
   return output_views_;
 }
 
+void Graph::set_folding(bool on) {
+  Plan& plan = *plan_;
+  if (on) {
+    // From the current parameters and running statistics, at every forward: they may have been
+    // written through any view since (an optimizer's, a gradient check's), and folding costs one
+    // pass over the folded layers' weights, which their forward reads anyway.
+    for (const std::size_t i : plan.folds) {
+      NodeData& n = nodes_[i];
+      const auto channels = static_cast<std::size_t>(n.shape[n.shape.rank() - 1]);
+      const std::span<float> scale(plan.fold_scale.data(), channels), shift(plan.fold_shift.data(), channels);
+      n.layer->inference_affine(scale, shift);
+      nodes_[n.inputs[0]].layer->set_output_affine(scale, shift);
+    }
+  } else if (folding_active_) {
+    for (const std::size_t i : plan.folds) nodes_[nodes_[i].inputs[0]].layer->set_output_affine({}, {});
+  }
+  folding_active_ = on;
+}
+
 void Graph::forward_node(std::size_t i) {
   NodeData& n = nodes_[i];
   ++n.forward_calls;
-  if (n.fused) return;
+  if (n.fused || (folding_active_ && n.folded)) return;
   const double start = profiling_ ? detail::now_seconds() : 0.0;
   Tensor out = output_of(i);
   if (n.layer->merges_inputs()) {
@@ -574,6 +615,12 @@ void Graph::backward_all(std::span<const Tensor> d_outputs, std::span<Tensor* co
     Tensor& own = output_gradient_views_[k];
     if (d_outputs[k].data() != own.data()) own.copy_from(d_outputs[k]);
     plan.written[output_node(k).index] = 1;
+  }
+  if (folding_active_) {
+    // A backward in evaluation mode needs the activations of the unfolded layers: forward again
+    // without folding (the inputs are still the caller's, unchanged, as forward requires).
+    set_folding(false);
+    for (const std::size_t i : layer_nodes_) forward_node(i);
   }
   const bool accumulate = !gradients_cleared_;
   for (std::size_t i = nodes_.size(); i-- > 0;) {
@@ -700,7 +747,7 @@ std::vector<LayerProfile> Graph::profile() const {
   for (const std::size_t i : layer_nodes_) {
     const NodeData& n = nodes_[i];
     LayerProfile p;
-    p.name = n.layer->name() + (n.fused ? " (fused)" : "");
+    p.name = n.layer->name() + (n.fused ? " (fused)" : "") + (n.folded && folding_active_ ? " (folded)" : "");
     p.gemm_seconds = n.layer->gemm_seconds();
     p.forward_seconds = n.forward_seconds;
     p.backward_seconds = n.backward_seconds;

@@ -380,7 +380,8 @@ void Trainer::average_buffers(std::int64_t local) {
   const auto n = static_cast<std::size_t>(b.size());
   buffer_sums_.resize(n + 1);  // sized on the first step, then reused
   const bool contributes = local > 0;
-  for (std::size_t i = 0; i < n; ++i) buffer_sums_[i] = contributes ? static_cast<double>(b[static_cast<std::int64_t>(i)]) : 0.0;
+  for (std::size_t i = 0; i < n; ++i)
+    buffer_sums_[i] = contributes ? static_cast<double>(b[static_cast<std::int64_t>(i)]) : 0.0;
   buffer_sums_[n] = contributes ? 1.0 : 0.0;
   options_.processes->sum(buffer_sums_.data(), static_cast<std::int64_t>(n + 1));
   const double count = buffer_sums_[n];

@@ -172,8 +172,10 @@ BOOST_AUTO_TEST_CASE(bad_descriptions_are_one_clear_error_naming_the_node) {
       {"{" + input + R"(, "layers": [{"name": "a", "type": "ReLU", "input": "b"}, {"name": "b", "type": "ReLU"}]})",
        "layer 0 'a' (ReLU): reads 'b', which is defined after it: a layer reads only the nodes before it, so "
        "connections cannot form a cycle"},
-      {"{" + input + R"(, "layers": [{"name": "a", "type": "ReLU", "input": "a"}]})", "reads 'a', which is defined after it"},
-      {"{" + input + R"(, "layers": [{"name": "x", "type": "ReLU"}]})", "layer 0 'x' (ReLU): the name 'x' is used twice"},
+      {"{" + input + R"(, "layers": [{"name": "a", "type": "ReLU", "input": "a"}]})",
+       "reads 'a', which is defined after it"},
+      {"{" + input + R"(, "layers": [{"name": "x", "type": "ReLU"}]})",
+       "layer 0 'x' (ReLU): the name 'x' is used twice"},
       {"{" + input + R"(, "layers": [{"type": "Add", "inputs": ["x"]}]})", "combines two or more inputs, got 1"},
       {"{" + input + R"(, "layers": [{"type": "ReLU", "input": "x", "inputs": ["x"]}]})", "give 'input' or 'inputs'"},
       {"{" + input + R"(, "layers": [{"name": "a", "type": "ReLU"}, {"type": "Sigmoid", "input": "x"}]})",
@@ -183,8 +185,10 @@ BOOST_AUTO_TEST_CASE(bad_descriptions_are_one_clear_error_naming_the_node) {
        "training: 'loss' is one of mse, cross_entropy, l1, huber, bce, got 'hinge'"},
       {"{" + input + R"(, "layers": [{"type": "ReLU"}], "training": {"learning_rate": 0}})",
        "training: 'learning_rate' must be a number > 0"},
-      {"{" + input + R"(, "layers": [{"type": "ReLU"}], "training": {"epochs": 2.5}})", "'epochs' must be a whole number"},
-      {"{" + input + R"(, "layers": [{"type": "ReLU"}], "training": {"momentum": 0.9}})", "training: unknown key 'momentum'"},
+      {"{" + input + R"(, "layers": [{"type": "ReLU"}], "training": {"epochs": 2.5}})",
+       "'epochs' must be a whole number"},
+      {"{" + input + R"(, "layers": [{"type": "ReLU"}], "training": {"momentum": 0.9}})",
+       "training: unknown key 'momentum'"},
   };
   for (const Case& c : cases) {
     BOOST_TEST_CONTEXT(c.text) {

@@ -197,9 +197,9 @@ BOOST_AUTO_TEST_CASE(a_residual_graph_with_batch_norm_trains_with_the_same_buffe
     g.add(Dense(14 * 14 * 8, 10), g.add(Flatten(), g.add(ReLU(), g.add(Add(), {r, h}))));
     g.initialize(5, Init::He);
     const auto history = test::fit_data_parallel(g, train, 3, 60, processes, false);
-    return std::pair{fingerprint(g.parameters().data(), g.parameter_count()) ^
-                         fingerprint(g.buffers().data(), g.buffer_count()) * 3,
-                     history.back().test.accuracy};
+    return std::pair{
+        fingerprint(g.parameters().data(), g.parameter_count()) ^ fingerprint(g.buffers().data(), g.buffer_count()) * 3,
+        history.back().test.accuracy};
   };
   const auto first = run(&world), second = run(&world);
   BOOST_TEST(same_everywhere(first.first));  // parameters and running statistics alike

@@ -349,3 +349,56 @@ BOOST_AUTO_TEST_CASE(the_readme_residual_network_builds_and_checks_out) {
   fill_uniform(x, rng);
   BOOST_TEST((net.forward(x).shape() == Shape{2, 10}));
 }
+
+BOOST_AUTO_TEST_CASE(batch_norm_is_folded_into_the_layer_before_it_for_inference) {
+  // g folds both BatchNorms in eval mode; h, the same layers with each BatchNorm's input also read by
+  // something else, cannot: the same parameters must give the same predictions to float rounding.
+  const auto build = [](bool foldable) {
+    Graph net;
+    const Node x = net.input(Shape{6, 6, 2});
+    const Node conv = net.add(Conv2D(2, 3, 3, 1, 1), x);
+    const Node bn = net.add(BatchNorm(3), conv);
+    const Node pooled = net.add(GlobalAvgPool2D(), net.add(ReLU(), bn));
+    const Node dense = net.add(Dense(3, 4), pooled);
+    const Node out = net.add(BatchNorm(4), dense);
+    if (!foldable) net.set_outputs({out, conv, dense});
+    return net;
+  };
+  Graph g = build(true), h = build(false);
+  g.initialize(3, Init::He);
+  Tensor x(Shape{5, 6, 6, 2});
+  std::mt19937_64 rng(8);
+  fill_uniform(x, rng);
+  g.train();
+  for (int i = 0; i < 3; ++i) g.forward(x);  // running statistics away from their start
+  for (std::int64_t i = 0; i < g.parameter_count(); ++i) g.parameters()[i] += 0.01f * static_cast<float>(i % 7);
+  h.parameters().copy_from(g.parameters());
+  h.buffers().copy_from(g.buffers());
+  g.eval();
+  h.eval();
+  const Tensor folded = g.forward(x).clone();
+  const Tensor plain = h.forward_all(std::span<const Tensor>(&x, 1))[0].clone();
+  BOOST_TEST(g.profile()[1].name == "BatchNorm(3, momentum 0.1, eps 1e-05) (folded)");
+  BOOST_TEST(g.profile()[5].name == "BatchNorm(4, momentum 0.1, eps 1e-05) (folded)");
+  BOOST_TEST(h.profile()[1].name == "BatchNorm(3, momentum 0.1, eps 1e-05)");
+  for (std::int64_t i = 0; i < folded.size(); ++i) {
+    BOOST_TEST(folded[i] == plain[i], boost::test_tools::tolerance(1e-4f));
+  }
+  // Parameters written in eval mode are what the next forward folds.
+  g.parameters()[0] += 1.0f;
+  h.parameters()[0] += 1.0f;
+  const Tensor again = g.forward(x).clone();
+  const Tensor plain_again = h.forward_all(std::span<const Tensor>(&x, 1))[0].clone();
+  BOOST_TEST(!same_bits(again, folded));
+  for (std::int64_t i = 0; i < again.size(); ++i) {
+    BOOST_TEST(again[i] == plain_again[i], boost::test_tools::tolerance(1e-4f));
+  }
+  // A backward in eval mode sees the unfolded layers (and their gradients are right).
+  test::Tolerance tol{1e-3, 3e-3, 2e-2};
+  tol.kink = 1e-5;
+  test::check_network_gradients(g, "eval mode, folded", 3, tol);
+  // Back in training mode, nothing is folded.
+  g.train();
+  g.forward(x);
+  BOOST_TEST(g.profile()[1].name == "BatchNorm(3, momentum 0.1, eps 1e-05)");
+}

@@ -1,6 +1,6 @@
 // Scaling: the thread count is a real parameter. The same training runs (mlp, cnn, resnet) give
-// bit-identical parameters, buffers and metrics at 1, 2, 3, 4, 8 and 16 threads (more than the cores: oversubscribed), and with N threads
-// allowed, a large product and a training step really run on N threads (and on one with 1 allowed).
+// bit-identical parameters, buffers and metrics at 1, 2, 3, 4, 8 and 16 threads (more than the cores: oversubscribed),
+// and with N threads allowed, a large product and a training step really run on N threads (and on one with 1 allowed).
 #define BOOST_TEST_MODULE scaling
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
@@ -75,9 +75,9 @@ void expect_identical(const Run& a, const Run& b, int threads) {
   BOOST_TEST(std::memcmp(a.parameters.data(), b.parameters.data(),
                          static_cast<std::size_t>(a.parameters.size()) * sizeof(float)) == 0,
              threads << " threads: parameters differ from 1 thread's");
-  BOOST_TEST(std::memcmp(a.buffers.data(), b.buffers.data(), static_cast<std::size_t>(a.buffers.size()) * sizeof(float)) ==
-                 0,
-             threads << " threads: buffers (running statistics) differ from 1 thread's");
+  BOOST_TEST(
+      std::memcmp(a.buffers.data(), b.buffers.data(), static_cast<std::size_t>(a.buffers.size()) * sizeof(float)) == 0,
+      threads << " threads: buffers (running statistics) differ from 1 thread's");
   BOOST_REQUIRE(a.history.size() == b.history.size());
   for (std::size_t e = 0; e < a.history.size(); ++e) {
     // Bitwise: the same sums in the same order, whatever the threads.

@@ -1,6 +1,6 @@
 // Model files: save → load gives the same architecture, parameters and predictions; a file written by
-// an earlier version (format 1, dense; format 2, convolutional; format 3, with buffers; format 4, a graph) still loads; every truncation,
-// flipped byte and bad header is a clear error; a failed save leaves the previous file as it was.
+// an earlier version (format 1, dense; format 2, convolutional; format 3, with buffers; format 4, a graph) still loads;
+// every truncation, flipped byte and bad header is a clear error; a failed save leaves the previous file as it was.
 #define BOOST_TEST_MODULE serialize
 #include <boost/test/unit_test.hpp>
 

@@ -129,6 +129,9 @@ class Graph {
   void backward_all(std::span<const Tensor> d_outputs, std::span<Tensor* const> d_inputs = {});
 
   void train();
+  // Evaluation mode. A BatchNorm after a Dense or Conv2D that only it reads is then folded into
+  // that layer's weights (a copy, made at each forward from the current parameters and running
+  // statistics; the parameters stay as they are): one layer instead of two.
   void eval();
   // Tells layers that draw random numbers (Dropout) which process of a data-parallel run this is, so
   // that the processes' shards of a batch get masks of their own (0, the default: one process).
@@ -172,6 +175,8 @@ class Graph {
   std::string describe(Node node) const;
   Tensor output_of(std::size_t node);
   void forward_node(std::size_t node);
+  // Folds (or unfolds) the BatchNorm layers that follow a Dense or Conv2D into those layers' weights.
+  void set_folding(bool on);
   void backward_node(std::size_t node, bool accumulate);
 
   std::vector<NodeData> nodes_;
@@ -187,6 +192,7 @@ class Graph {
   bool training_ = true;
   bool gradients_cleared_ = true;
   bool profiling_ = false;
+  bool folding_active_ = false;  // evaluation mode: folded layers skipped
 };
 
 }  // namespace tessera

@@ -173,8 +173,7 @@ class Trainer {
   // The figures of `net` over `data`, in batches (evaluation mode): loss with accuracy and confusion
   // matrix (classes) or RMSE, MAE and R² (values). Throws std::invalid_argument when the data does
   // not fit the network or the loss.
-  static Evaluation evaluate(Graph& net, const Loss& loss, const data::Dataset& data,
-                             std::int64_t batch_size = 1000);
+  static Evaluation evaluate(Graph& net, const Loss& loss, const data::Dataset& data, std::int64_t batch_size = 1000);
 
  private:
   Trainer(Graph& net, std::shared_ptr<const Loss> owned, Optimizer& optimizer, TrainerOptions options)

@@ -15,6 +15,7 @@
 #include "layers/batch_checks.hpp"
 #include "layers/column_sums.hpp"
 #include "layers/im2col.hpp"
+#include "layers/output_affine.hpp"
 #include "parallel.hpp"
 #include "timing.hpp"
 
@@ -186,13 +187,21 @@ bool Conv2D::fuse(Activation activation) {
   return true;
 }
 
+void Conv2D::set_output_affine(std::span<const float> scale, std::span<const float> shift) {
+  require_bound();
+  if (!folded_) folded_ = std::make_unique<detail::FoldedParameters>();
+  folded_->set(name(), w_, patch_size(), out_channels_, scale, shift);
+}
+
 void Conv2D::forward(const Tensor& x, Tensor& y) {
   require_bound();
   const std::int64_t batch = detail::check_forward(*this, x, y);
   if (!workspace_) workspace_ = std::make_unique<detail::ConvWorkspace>();
   const detail::ConvGeometry g = geometry_of(*this);
   const GroupPlan plan = plan_groups(g, batch);
-  const Epilogue epilogue{w_ + patch_size() * out_channels_, fused_.value_or(Activation::Identity)};
+  // The parameters, or for inference a copy with a BatchNorm folded in.
+  const float* w = folded_ ? folded_->weights(w_) : w_;
+  const Epilogue epilogue{w + patch_size() * out_channels_, fused_.value_or(Activation::Identity)};
   GroupTimer timer(*workspace_, plan.groups, profiling());
   detail::for_each_task(plan.groups, [&](std::int64_t group) {
     const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
@@ -200,7 +209,7 @@ void Conv2D::forward(const Tensor& x, Tensor& y) {
     timer.time(group, false,
                [&] { a = patches_of(g, x.data() + first * g.image_size(), count, workspace_->col.local()); });
     timer.time(group, true, [&] {
-      gemm(Trans::No, Trans::No, count * g.pixels(), out_channels_, patch_size(), 1.0f, a, patch_size(), w_,
+      gemm(Trans::No, Trans::No, count * g.pixels(), out_channels_, patch_size(), 1.0f, a, patch_size(), w,
            out_channels_, 0.0f, y.data() + first * g.output_size(), out_channels_, epilogue);
     });
   });

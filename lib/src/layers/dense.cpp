@@ -5,6 +5,7 @@
 
 #include "layers/batch_checks.hpp"
 #include "layers/column_sums.hpp"
+#include "layers/output_affine.hpp"
 #include "layers/sparse_input.hpp"
 
 namespace tessera {
@@ -48,10 +49,18 @@ bool Dense::fuse(Activation activation) {
   return true;
 }
 
+void Dense::set_output_affine(std::span<const float> scale, std::span<const float> shift) {
+  require_bound();
+  if (!folded_) folded_ = std::make_unique<detail::FoldedParameters>();
+  folded_->set(name(), w_, in_, out_, scale, shift);
+}
+
 void Dense::forward(const Tensor& x, Tensor& y) {
   require_bound();
   const std::int64_t batch = detail::check_forward(*this, x, y);
-  const Epilogue epilogue{w_ + in_ * out_, fused_.value_or(Activation::Identity)};
+  // The parameters, or for inference a copy with a BatchNorm folded in.
+  const float* w = folded_ ? folded_->weights(w_) : w_;
+  const Epilogue epilogue{w + in_ * out_, fused_.value_or(Activation::Identity)};
   forward_was_sparse_ = false;
   if (reads_data_) {
     if (!sparse_) sparse_ = std::make_unique<detail::SparseBatch>();
@@ -59,9 +68,9 @@ void Dense::forward(const Tensor& x, Tensor& y) {
   }
   timed_gemm([&] {
     if (forward_was_sparse_) {
-      sparse_->times(w_, out_, epilogue.bias, epilogue.activation, y.data(), out_);
+      sparse_->times(w, out_, epilogue.bias, epilogue.activation, y.data(), out_);
     } else {
-      gemm(Trans::No, Trans::No, batch, out_, in_, 1.0f, x.data(), in_, w_, out_, 0.0f, y.data(), out_, epilogue);
+      gemm(Trans::No, Trans::No, batch, out_, in_, 1.0f, x.data(), in_, w, out_, 0.0f, y.data(), out_, epilogue);
     }
   });
 }

@@ -99,6 +99,18 @@ void BatchNorm::bind_buffers(float* buffers) {
 
 void BatchNorm::initialize(Init /*init*/, Rng& /*rng*/) { identity_affine(name(), gamma_, channels_); }
 
+bool BatchNorm::inference_affine(std::span<float> scale, std::span<float> shift) const {
+  if (gamma_ == nullptr || running_ == nullptr)
+    throw std::logic_error(name() + " has no parameters: add it to a Graph first");
+  const std::int64_t c = channels_;
+  for (std::int64_t j = 0; j < c; ++j) {
+    const float s = gamma_[j] / std::sqrt(running_[c + j] + eps_);
+    scale[static_cast<std::size_t>(j)] = s;
+    shift[static_cast<std::size_t>(j)] = gamma_[c + j] - running_[j] * s;
+  }
+  return true;
+}
+
 void BatchNorm::forward(const Tensor& x, Tensor& y) {
   const std::int64_t batch = detail::check_forward(*this, x, y);
   if (gamma_ == nullptr || running_ == nullptr) {

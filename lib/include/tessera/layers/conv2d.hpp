@@ -13,8 +13,9 @@
 namespace tessera {
 
 namespace detail {
+class FoldedParameters;
 struct ConvWorkspace;
-}
+}  // namespace detail
 
 class Conv2D final : public Layer {
  public:
@@ -36,6 +37,8 @@ class Conv2D final : public Layer {
   void bind(float* values, float* gradients) override;
   void initialize(Init init, Rng& rng) override;
   bool fuse(Activation activation) override;
+  bool folds_output_affine() const override { return true; }
+  void set_output_affine(std::span<const float> scale, std::span<const float> shift) override;
 
   // x: [B, H, W, in] → y = act(conv(x, W) + b): [B, H', W', out] with
   // H' = (H + 2·padding − kernel) / stride + 1 (rounded down), W' alike.
@@ -67,6 +70,8 @@ class Conv2D final : public Layer {
   float* w_ = nullptr;
   float* dw_ = nullptr;
   std::optional<Activation> fused_;
+  // For inference, with a BatchNorm folded in (Graph::eval); empty otherwise.
+  std::unique_ptr<detail::FoldedParameters> folded_;
   std::unique_ptr<detail::ConvWorkspace> workspace_;
 };
 

@@ -11,8 +11,9 @@
 namespace tessera {
 
 namespace detail {
+class FoldedParameters;
 class SparseBatch;
-}
+}  // namespace detail
 
 class Dense final : public Layer {
  public:
@@ -33,6 +34,8 @@ class Dense final : public Layer {
   void bind(float* values, float* gradients) override;
   void initialize(Init init, Rng& rng) override;
   bool fuse(Activation activation) override;
+  bool folds_output_affine() const override { return true; }
+  void set_output_affine(std::span<const float> scale, std::span<const float> shift) override;
   // When it reads the data and a batch is mostly zeros (at most kSparseDensity nonzero: MNIST's images
   // are 19%), forward and the weight gradient multiply only the nonzeros.
   void set_reads_data(bool reads_data) override { reads_data_ = reads_data; }
@@ -61,6 +64,8 @@ class Dense final : public Layer {
   float* w_ = nullptr;
   float* dw_ = nullptr;
   std::optional<Activation> fused_;
+  // For inference, with a BatchNorm folded in (Graph::eval); empty otherwise.
+  std::unique_ptr<detail::FoldedParameters> folded_;
   bool reads_data_ = false;
   bool forward_was_sparse_ = false;
   std::unique_ptr<detail::SparseBatch> sparse_;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,18 @@ class Layer {
   // produced its input (the activation layer before it then has nothing to do in backward). Returns
   // whether it does.
   virtual bool absorb_input_derivative(Activation /*activation*/) { return false; }
+
+  // Folding for inference (Graph::eval folds a BatchNorm into the Dense or Conv2D before it):
+  // whether this layer can compute scale[c]·y + shift[c] per output channel c (the last axis)
+  // within its own forward, by scaling its weights and bias in a copy;
+  virtual bool folds_output_affine() const { return false; }
+  // makes forward do so from now on (its parameters unchanged), or, given empty spans, compute what
+  // its parameters say again. Only for layers whose folds_output_affine() is true.
+  virtual void set_output_affine(std::span<const float> /*scale*/, std::span<const float> /*shift*/) {}
+  // The per-channel scale and shift this layer's evaluation-mode forward applies (BatchNorm's:
+  // gamma/sqrt(var + eps) and beta − mean·scale from the running statistics), written into the
+  // spans (out_shape()'s last extent each); false for layers that are not such a map.
+  virtual bool inference_affine(std::span<float> /*scale*/, std::span<float> /*shift*/) const { return false; }
 
   // Training or evaluation mode (for layers such as dropout that differ).
   virtual void set_training(bool /*training*/) {}

@@ -37,6 +37,7 @@ class BatchNorm final : public Layer {
   // Training: dgamma = Σ dy·x̂, dbeta = Σ dy, dx = gamma/σ/N · (N·dy − Σ dy − x̂·Σ dy·x̂) with x̂ the
   // normalised input of the last forward. Evaluation: dx = dy·gamma/σ_running.
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool accumulate) override;
+  bool inference_affine(std::span<float> scale, std::span<float> shift) const override;
 
  protected:
   Shape infer_out_shape(const Shape& in) const override;
