@@ -402,3 +402,20 @@ BOOST_AUTO_TEST_CASE(batch_norm_is_folded_into_the_layer_before_it_for_inference
   g.forward(x);
   BOOST_TEST(g.profile()[1].name == "BatchNorm(3, momentum 0.1, eps 1e-05)");
 }
+
+BOOST_AUTO_TEST_CASE(merge_layers_check_their_tensors) {
+  Add add;
+  const Shape shapes[2] = {Shape{3}, Shape{3}};
+  add.connect_inputs(shapes);
+  Tensor a(Shape{2, 3}), b(Shape{2, 3}), y(Shape{2, 3}), wrong(Shape{2, 4});
+  const Tensor xs[2] = {a.view(), b.view()};
+  Tensor* dxs[2] = {&a, &wrong};
+  expect_error<std::invalid_argument>([&] { add.backward_inputs(xs, y, y, dxs); }, "Add: dx 1 must have shape [2, 3]");
+  const Tensor bad_xs[2] = {a.view(), wrong.view()};
+  expect_error<std::invalid_argument>([&] { add.forward_inputs(bad_xs, y); }, "Add: input 1 must have shape [2, 3]");
+  expect_error<std::logic_error>([&] { add.forward(a, y); }, "run it in a Graph");
+  Concat cat;
+  expect_error<std::logic_error>([&] { cat.forward_inputs(xs, y); }, "not connected");
+  expect_error<std::invalid_argument>([&] { Sequential(Dense(3, 3), Add()); },
+                                      "combines several inputs; build a Graph");
+}

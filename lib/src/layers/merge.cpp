@@ -63,6 +63,25 @@ std::int64_t MergeLayer::check_inputs(std::span<const Tensor> xs, const Tensor& 
   return batch;
 }
 
+void MergeLayer::check_gradients(std::span<const Tensor> xs, const Tensor& y, const Tensor& dy,
+                                 std::span<Tensor* const> dxs) const {
+  check_inputs(xs, y);
+  if (!(dy.shape() == y.shape())) {
+    throw std::invalid_argument(name() + ": dy must have shape " + y.shape().to_string() + ", got " +
+                                dy.shape().to_string());
+  }
+  if (dxs.size() != xs.size()) {
+    throw std::invalid_argument(name() + ": " + std::to_string(xs.size()) + " inputs but " +
+                                std::to_string(dxs.size()) + " input gradients");
+  }
+  for (std::size_t k = 0; k < dxs.size(); ++k) {
+    if (dxs[k] != nullptr && !(dxs[k]->shape() == xs[k].shape())) {
+      throw std::invalid_argument(name() + ": dx " + std::to_string(k) + " must have shape " +
+                                  xs[k].shape().to_string() + ", got " + dxs[k]->shape().to_string());
+    }
+  }
+}
+
 // --- Add ---------------------------------------------------------------------------------------------
 
 Shape Add::infer_merged_shape(std::span<const Shape> ins) const {
@@ -91,17 +110,9 @@ void Add::forward_inputs(std::span<const Tensor> xs, Tensor& y) {
 }
 
 void Add::backward_inputs(std::span<const Tensor> xs, const Tensor& y, const Tensor& dy, std::span<Tensor* const> dxs) {
-  check_inputs(xs, y);
-  if (!(dy.shape() == y.shape())) {
-    throw std::invalid_argument("Add: dy must have shape " + y.shape().to_string() + ", got " + dy.shape().to_string());
-  }
+  check_gradients(xs, y, dy, dxs);
   for (std::size_t k = 0; k < dxs.size(); ++k) {
-    if (dxs[k] == nullptr) continue;
-    if (!(dxs[k]->shape() == xs[k].shape())) {
-      throw std::invalid_argument("Add: dx " + std::to_string(k) + " must have shape " + xs[k].shape().to_string() +
-                                  ", got " + dxs[k]->shape().to_string());
-    }
-    if (dxs[k]->data() != dy.data()) detail::parallel_copy(dy.data(), dy.size(), dxs[k]->data());
+    if (dxs[k] != nullptr && dxs[k]->data() != dy.data()) detail::parallel_copy(dy.data(), dy.size(), dxs[k]->data());
   }
 }
 
@@ -154,11 +165,7 @@ void Concat::forward_inputs(std::span<const Tensor> xs, Tensor& y) {
 
 void Concat::backward_inputs(std::span<const Tensor> xs, const Tensor& y, const Tensor& dy,
                              std::span<Tensor* const> dxs) {
-  check_inputs(xs, y);
-  if (!(dy.shape() == y.shape())) {
-    throw std::invalid_argument("Concat: dy must have shape " + y.shape().to_string() + ", got " +
-                                dy.shape().to_string());
-  }
+  check_gradients(xs, y, dy, dxs);
   const Shape& out = out_shape();
   const std::int64_t total = out[out.rank() - 1];
   const std::int64_t rows = y.size() / total;

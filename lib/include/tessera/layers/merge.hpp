@@ -36,6 +36,9 @@ class MergeLayer : public Layer {
   Shape infer_out_shape(const Shape& in) const final;
   // Checks that xs (and y) have the connected shapes with one batch extent; returns the batch.
   std::int64_t check_inputs(std::span<const Tensor> xs, const Tensor& y) const;
+  // As check_inputs, and dy like y, one dxs entry per input, each (when not null) like its input.
+  void check_gradients(std::span<const Tensor> xs, const Tensor& y, const Tensor& dy,
+                       std::span<Tensor* const> dxs) const;
 
  private:
   std::vector<Shape> in_shapes_;
