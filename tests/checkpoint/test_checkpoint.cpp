@@ -15,6 +15,7 @@
 #include "support/files.hpp"
 #include "support/mnist_sample.hpp"
 #include "support/temp_dir.hpp"
+#include "support/same_bits.hpp"
 #include "tessera/tessera.hpp"
 
 using namespace tessera;
@@ -51,10 +52,7 @@ TrainerOptions options(const std::filesystem::path& checkpoint, std::int64_t eve
   return o;
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.size() == b.size() &&
-         std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(float)) == 0;
-}
+using tessera::test::same_bits;
 
 // Keeps a copy of every checkpoint the trainer writes, as it is about to replace the last.
 struct CheckpointCopies {

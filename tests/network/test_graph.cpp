@@ -17,6 +17,7 @@
 #include "support/network_gradients.hpp"
 #include "support/temp_dir.hpp"
 #include "support/threads.hpp"
+#include "support/same_bits.hpp"
 #include "tessera/tessera.hpp"
 
 using namespace tessera;
@@ -25,10 +26,7 @@ using tessera::test::fill_uniform;
 
 namespace {
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.size() == b.size() &&
-         std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(float)) == 0;
-}
+using tessera::test::same_bits;
 
 std::vector<std::int32_t> labels_for(std::int64_t n, std::int32_t classes) {
   std::vector<std::int32_t> labels(static_cast<std::size_t>(n));

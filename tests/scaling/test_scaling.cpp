@@ -16,6 +16,7 @@
 
 #include "support/mnist_sample.hpp"
 #include "support/threads.hpp"
+#include "support/same_bits.hpp"
 #include "tessera/tessera.hpp"
 
 using namespace tessera;
@@ -71,13 +72,11 @@ Run train(Graph net, std::int64_t examples, std::int64_t epochs, std::int64_t ba
   return run;
 }
 
+using tessera::test::same_bits;
+
 void expect_identical(const Run& a, const Run& b, int threads) {
-  BOOST_TEST(std::memcmp(a.parameters.data(), b.parameters.data(),
-                         static_cast<std::size_t>(a.parameters.size()) * sizeof(float)) == 0,
-             threads << " threads: parameters differ from 1 thread's");
-  BOOST_TEST(
-      std::memcmp(a.buffers.data(), b.buffers.data(), static_cast<std::size_t>(a.buffers.size()) * sizeof(float)) == 0,
-      threads << " threads: buffers (running statistics) differ from 1 thread's");
+  BOOST_TEST(same_bits(a.parameters, b.parameters), threads << " threads: parameters differ from 1 thread's");
+  BOOST_TEST(same_bits(a.buffers, b.buffers), threads << " threads: buffers (running statistics) differ from 1 thread's");
   BOOST_REQUIRE(a.history.size() == b.history.size());
   for (std::size_t e = 0; e < a.history.size(); ++e) {
     // Bitwise: the same sums in the same order, whatever the threads.

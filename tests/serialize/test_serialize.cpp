@@ -22,6 +22,7 @@
 #include "support/files.hpp"
 #include "support/finite_difference.hpp"
 #include "support/temp_dir.hpp"
+#include "support/same_bits.hpp"
 #include "tessera/tessera.hpp"
 
 using namespace tessera;
@@ -47,10 +48,8 @@ Sequential small_cnn() {
   return net;
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.size() == b.size() &&
-         std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(float)) == 0;
-}
+using tessera::test::same_bits;
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(save_then_load_gives_the_same_model) {

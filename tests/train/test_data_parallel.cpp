@@ -14,6 +14,7 @@
 
 #include "support/data_parallel_fit.hpp"
 #include "support/mnist_sample.hpp"
+#include "support/same_bits.hpp"
 #include "tessera/tessera.hpp"
 
 using namespace tessera;
@@ -85,9 +86,7 @@ std::vector<Run> run_group(int ranks, bool sharded, const std::function<data::Da
   return runs;
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * 4) == 0;
-}
+using tessera::test::same_bits;
 
 }  // namespace
 

@@ -12,6 +12,7 @@
 
 #include "support/expect_error.hpp"
 #include "support/threads.hpp"
+#include "support/same_bits.hpp"
 #include "tessera/tessera.hpp"
 
 using namespace tessera;
@@ -48,10 +49,8 @@ TrainerOptions quiet(std::int64_t epochs, std::int64_t batch = 16) {
   return o;
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.size() == b.size() &&
-         std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(float)) == 0;
-}
+using tessera::test::same_bits;
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(iris_and_breast_cancer_are_learned) {
