@@ -23,6 +23,7 @@ struct Graph::NodeData {
   std::string name;
   std::unique_ptr<Layer> layer;     // null for a graph input
   std::vector<std::size_t> inputs;  // node indices
+  std::vector<Node> input_nodes;    // the same, as node_inputs() gives them
   Shape shape;                      // of one example
   std::size_t input_index = kNone;  // for a graph input: which
   std::size_t layer_index = kNone;  // for a layer: which
@@ -167,12 +168,13 @@ Node Graph::append(std::unique_ptr<Layer> layer, std::vector<Node> inputs, std::
     n.name += "_";
   }
   for (const Node in : inputs) n.inputs.push_back(in.index);
+  n.input_nodes = std::move(inputs);
   n.shape = layer->out_shape();
   n.layer_index = layer_nodes_.size();
   if (layer->merges_inputs()) {
-    n.xs.resize(inputs.size());
-    n.dxs.resize(inputs.size());
-    n.dx_ptrs.resize(inputs.size());
+    n.xs.resize(n.inputs.size());
+    n.dxs.resize(n.inputs.size());
+    n.dx_ptrs.resize(n.inputs.size());
   }
   n.layer = std::move(layer);
   layer_nodes_.push_back(nodes_.size());
@@ -224,12 +226,7 @@ const Layer* Graph::node_layer(Node node) const { return checked(node, "Graph::n
 const std::string& Graph::node_name(Node node) const { return checked(node, "Graph::node_name").name; }
 const Shape& Graph::node_shape(Node node) const { return checked(node, "Graph::node_shape").shape; }
 
-std::span<const Node> Graph::node_inputs(Node node) const {
-  const NodeData& n = checked(node, "Graph::node_inputs");
-  // Node is a standard-layout wrapper of one size_t: the indices can be viewed as nodes.
-  static_assert(sizeof(Node) == sizeof(std::size_t) && std::is_standard_layout_v<Node>);
-  return {reinterpret_cast<const Node*>(n.inputs.data()), n.inputs.size()};
-}
+std::span<const Node> Graph::node_inputs(Node node) const { return checked(node, "Graph::node_inputs").input_nodes; }
 
 Node Graph::find(const std::string& name) const {
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
