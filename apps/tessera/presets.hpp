@@ -56,7 +56,7 @@ const Preset& table_preset();
 // presets, which read it flattened) with `outputs` outputs (classes, or values per target); with
 // `hidden`, those widths instead of the preset's.
 tessera::Graph build_network(const Preset& p, const tessera::Shape& example, std::int64_t outputs,
-                                  const std::vector<std::int64_t>* hidden = nullptr);
+                             const std::vector<std::int64_t>* hidden = nullptr);
 std::unique_ptr<tessera::Loss> make_loss(LossKind kind);
 std::unique_ptr<tessera::Optimizer> make_optimizer(const std::string& name, float lr,
                                                    const tessera::LRSchedule& schedule, tessera::Graph& net,

@@ -14,8 +14,8 @@
 #include "support/expect_error.hpp"
 #include "support/files.hpp"
 #include "support/mnist_sample.hpp"
-#include "support/temp_dir.hpp"
 #include "support/same_bits.hpp"
+#include "support/temp_dir.hpp"
 #include "tessera/tessera.hpp"
 
 using namespace tessera;

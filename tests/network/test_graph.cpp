@@ -15,9 +15,9 @@
 #include "support/expect_error.hpp"
 #include "support/finite_difference.hpp"
 #include "support/network_gradients.hpp"
+#include "support/same_bits.hpp"
 #include "support/temp_dir.hpp"
 #include "support/threads.hpp"
-#include "support/same_bits.hpp"
 #include "tessera/tessera.hpp"
 
 using namespace tessera;

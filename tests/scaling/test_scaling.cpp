@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "support/mnist_sample.hpp"
-#include "support/threads.hpp"
 #include "support/same_bits.hpp"
+#include "support/threads.hpp"
 #include "tessera/tessera.hpp"
 
 using namespace tessera;
@@ -76,7 +76,8 @@ using tessera::test::same_bits;
 
 void expect_identical(const Run& a, const Run& b, int threads) {
   BOOST_TEST(same_bits(a.parameters, b.parameters), threads << " threads: parameters differ from 1 thread's");
-  BOOST_TEST(same_bits(a.buffers, b.buffers), threads << " threads: buffers (running statistics) differ from 1 thread's");
+  BOOST_TEST(same_bits(a.buffers, b.buffers),
+             threads << " threads: buffers (running statistics) differ from 1 thread's");
   BOOST_REQUIRE(a.history.size() == b.history.size());
   for (std::size_t e = 0; e < a.history.size(); ++e) {
     // Bitwise: the same sums in the same order, whatever the threads.

@@ -11,8 +11,8 @@
 #include <string>
 
 #include "support/expect_error.hpp"
-#include "support/threads.hpp"
 #include "support/same_bits.hpp"
+#include "support/threads.hpp"
 #include "tessera/tessera.hpp"
 
 using namespace tessera;

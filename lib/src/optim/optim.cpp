@@ -89,8 +89,7 @@ void Optimizer::load_state(const OptimizerState& state) {
   base_lr_ = state.base_learning_rate;
 }
 
-SGD::SGD(Graph& net, const SGDOptions& options)
-    : Optimizer(net, options.lr(), options.schedule()), options_(options) {
+SGD::SGD(Graph& net, const SGDOptions& options) : Optimizer(net, options.lr(), options.schedule()), options_(options) {
   validate();
   if (options_.momentum() > 0.0f) velocity_ = Tensor(Shape{size()});
 }
