@@ -400,6 +400,9 @@ ModelDescription parse_model_description(std::string_view text, const std::strin
     if (const auto cut = what.find("syntax error"); cut != std::string::npos) what = what.substr(cut);
     throw DescriptionError(source + ":" + std::to_string(line) + ":" + std::to_string(column) +
                            ": not valid JSON: " + what);
+  } catch (const json::exception& e) {
+    // Valid syntax the parser still cannot hold, such as a number beyond a double (1e999).
+    throw DescriptionError(source + ": not a description JSON can hold: " + e.what());
   }
   try {
     return Reader(source).read(doc);

@@ -151,6 +151,8 @@ BOOST_AUTO_TEST_CASE(bad_descriptions_are_one_clear_error_naming_the_node) {
   const Case cases[] = {
       {"{\n  \"inputs\": [\n  {\"shape\": [3]},,\n]}", "net.json:3:18: not valid JSON: syntax error"},
       {"[1, 2]", "net.json: a description is a JSON object, got array"},
+      // Found by fuzzing: a number too large for a double is no parse_error but out_of_range.
+      {R"({"inputs": [{"shape": [1e999]}]})", "net.json: not a description JSON can hold: "},
       {"{" + input + R"(, "layers": [], "extra": 1})", "unknown key 'extra'"},
       {"{" + input + R"(, "layers": []})", "'layers' must be a non-empty array"},
       {R"({"layers": [{"type": "ReLU"}]})", "no 'inputs'"},
