@@ -145,7 +145,7 @@ class Reader {
     return v;
   }
 
-  Node node_named(const Graph& g, const std::string& name, const std::string& where) const {
+  Node node_named(const std::string& name, const std::string& where) const {
     const auto it = nodes_.find(name);
     if (it != nodes_.end()) return it->second;
     if (all_names_.contains(name)) {
@@ -153,7 +153,6 @@ class Reader {
                       "', which is defined after it: a layer reads only the nodes before it, so "
                       "connections cannot form a cycle");
     }
-    (void)g;
     fail(where, "reads '" + name + "', which is no input or layer of this description");
   }
 
@@ -220,13 +219,13 @@ class Reader {
       if (l.contains("inputs") && l.contains("input")) fail(where, "give 'input' or 'inputs', not both");
       if (l.contains("input")) {
         if (!l.at("input").is_string()) fail(where, "'input' must be a node's name");
-        inputs.push_back(node_named(g, l.at("input").get<std::string>(), where));
+        inputs.push_back(node_named(l.at("input").get<std::string>(), where));
       } else if (l.contains("inputs")) {
         const json& names = l.at("inputs");
         if (!names.is_array() || names.empty()) fail(where, "'inputs' must be a non-empty array of node names");
         for (const json& n : names) {
           if (!n.is_string()) fail(where, "'inputs' must name nodes, got " + n.dump());
-          inputs.push_back(node_named(g, n.get<std::string>(), where));
+          inputs.push_back(node_named(n.get<std::string>(), where));
         }
       } else {
         inputs.push_back(last_);  // the node before it
