@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "gemm/kernel_set.hpp"
+#include "simd/array_kernels.hpp"
 #include "tessera/random.hpp"
 
 namespace tessera {
@@ -284,7 +284,7 @@ void Dataset::gather_examples(std::span<const std::int64_t> order, std::int64_t 
   }
   const std::int64_t n = example_size();
   if (holds_bytes_) {
-    const auto convert = detail::active_kernel_set().bytes_to_floats;
+    const auto convert = detail::active_array_kernels().bytes_to_floats;
     for (std::int64_t r = 0; r < batch; ++r) {
       convert(bytes_.data() + order[static_cast<std::size_t>(first + r)] * n, n, scale_, x.data() + r * n);
     }

@@ -1,4 +1,5 @@
 // AVX2+FMA kernels: 6×16 register tile (12 ymm accumulators, 2 for B, 1 broadcast of A, of 16).
+#define TESSERA_PER_ISA_FILE
 #include "gemm/kernel_impl.hpp"
 
 namespace tessera::detail {

@@ -1,4 +1,5 @@
 // AVX-512 kernels: 12×32 register tile (24 zmm accumulators, 2 for B, 1 broadcast of A, of 32).
+#define TESSERA_PER_ISA_FILE
 #include "gemm/kernel_impl.hpp"
 
 namespace tessera::detail {

@@ -1,5 +1,6 @@
 // Generic kernels for any x86-64 (SSE2, no FMA): 6×8 register tile (12 xmm accumulators of 16).
 // Also the path every other ISA's results are tested against, besides the double reference.
+#define TESSERA_PER_ISA_FILE
 #include "gemm/kernel_impl.hpp"
 
 namespace tessera::detail {

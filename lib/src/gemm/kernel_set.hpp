@@ -53,27 +53,6 @@ using GemvRows = void (*)(std::int64_t n, std::int64_t k, float alpha, const flo
                           const float* b, std::int64_t ldb, float beta, float* y, std::int64_t incy);
 using GemvDots = GemvRows;
 
-// A sparse matrix (compressed rows) times a dense one: for r in [0, rows),
-//   C[r, 0..n) = Σ_{e in [offsets[r], offsets[r+1])} value[e]·B[index[e], 0..n) + beta·C[r, 0..n),
-// summing the entries in order (beta == 0 writes C without reading it). B and C are row-major.
-// For image inputs, most of whose pixels are zero: MNIST's are 81% zeros.
-using SparseRowsFn = void (*)(std::int64_t rows, std::int64_t n, const std::int32_t* offsets, const std::int32_t* index,
-                              const float* value, const float* b, std::int64_t ldb, float beta, float* c,
-                              std::int64_t ldc);
-
-// dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols: a matrix transposed, through register
-// transposes of 8×8 blocks where the ISA has them.
-using TransposeFn = void (*)(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst,
-                             std::int64_t ldd);
-
-// dst[i] = scale·src[i] for bytes src[0..n): image pixels to floats.
-using BytesToFloatsFn = void (*)(const std::uint8_t* src, std::int64_t n, float scale, float* dst);
-
-// Writes the nonzeros of x[0..n) as (index, value) pairs, index = p + base, in order; returns their
-// count. May write up to n + 16 entries (the slack must exist).
-using CompressFn = std::int64_t (*)(const float* x, std::int64_t n, std::int32_t base, std::int32_t* index,
-                                    float* value);
-
 // Block sizes (BLIS names, for our row-major orientation where NR runs along vector lanes):
 //   mr × nr : register tile;  kc : depth of one packed panel;
 //   nc_l2   : columns of a packed B block each thread streams from its own L2 (kc·nc_l2 floats);
@@ -97,10 +76,6 @@ struct KernelSet {
   EpilogueFn epilogue;
   GemvRows gemv_rows;
   GemvDots gemv_dots;
-  SparseRowsFn sparse_rows;
-  CompressFn compress;
-  TransposeFn transpose;
-  BytesToFloatsFn bytes_to_floats;
 };
 
 const KernelSet& kernel_set_generic();

@@ -8,6 +8,7 @@
 
 #include "gemm/kernel_set.hpp"
 #include "parallel.hpp"
+#include "simd/array_kernels.hpp"
 #include "vector_clones.hpp"
 
 namespace tessera::detail {
@@ -66,6 +67,7 @@ bool SparseBatch::build(const float* x, std::int64_t rows, std::int64_t cols, do
 void SparseBatch::times(const float* w, std::int64_t n, const float* bias, Activation activation, float* y,
                         std::int64_t ldy) {
   const KernelSet& ks = active_kernel_set();
+  const ArrayKernels& ak = active_array_kernels();
   for_each_chunk(rows_, kRowsPerTask, [&](std::int64_t begin, std::int64_t end) {
     const std::int64_t block = begin / kRowsPerTask;
     std::int32_t* offsets = row_offsets_.data() + begin + block;  // end − begin + 1 of them
@@ -74,10 +76,10 @@ void SparseBatch::times(const float* w, std::int64_t n, const float* bias, Activ
     std::int64_t nnz = 0;
     for (std::int64_t r = begin; r < end; ++r) {
       offsets[r - begin] = static_cast<std::int32_t>(nnz);
-      nnz += ks.compress(source_ + r * cols_, cols_, 0, index + nnz, value + nnz);
+      nnz += ak.compress(source_ + r * cols_, cols_, 0, index + nnz, value + nnz);
     }
     offsets[end - begin] = static_cast<std::int32_t>(nnz);
-    ks.sparse_rows(end - begin, n, offsets, index, value, w, n, 0.0f, y + begin * ldy, ldy);
+    ak.sparse_rows(end - begin, n, offsets, index, value, w, n, 0.0f, y + begin * ldy, ldy);
     ks.epilogue(y + begin * ldy, ldy, end - begin, n, bias, activation);
   });
 }
@@ -85,7 +87,7 @@ void SparseBatch::times(const float* w, std::int64_t n, const float* bias, Activ
 void SparseBatch::transposed_times(const float* dy, std::int64_t n, float beta, float* dw, std::int64_t lddw) {
   // Each input's column of the batch: transposed eight at a time (8×8 register transposes), then
   // compressed like a row, so a column's entries come out in example order.
-  const KernelSet& ks = active_kernel_set();
+  const ArrayKernels& ak = active_array_kernels();
   for_each_chunk(cols_, kColumnsPerTask, [&](std::int64_t begin, std::int64_t end) {
     const std::int64_t block = begin / kColumnsPerTask;
     std::int32_t* offsets = col_offsets_.data() + begin + block;
@@ -95,14 +97,14 @@ void SparseBatch::transposed_times(const float* dy, std::int64_t n, float beta, 
     std::int64_t nnz = 0;
     for (std::int64_t p0 = begin; p0 < end; p0 += kPanel) {
       const std::int64_t width = std::min(kPanel, end - p0);
-      ks.transpose(source_ + p0, rows_, width, cols_, panel, rows_);
+      ak.transpose(source_ + p0, rows_, width, cols_, panel, rows_);
       for (std::int64_t q = 0; q < width; ++q) {
         offsets[p0 + q - begin] = static_cast<std::int32_t>(nnz);
-        nnz += ks.compress(panel + q * rows_, rows_, 0, index + nnz, value + nnz);
+        nnz += ak.compress(panel + q * rows_, rows_, 0, index + nnz, value + nnz);
       }
     }
     offsets[end - begin] = static_cast<std::int32_t>(nnz);
-    ks.sparse_rows(end - begin, n, offsets, index, value, dy, n, beta, dw + begin * lddw, lddw);
+    ak.sparse_rows(end - begin, n, offsets, index, value, dy, n, beta, dw + begin * lddw, lddw);
   });
 }
 
