@@ -22,6 +22,7 @@
 
 #include "fma_peak.hpp"
 #include "reference_blas.hpp"
+#include "tessera/cpu.hpp"
 #include "tessera/gemm.hpp"
 #include "tessera/threading.hpp"
 
@@ -211,6 +212,7 @@ int main(int argc, char** argv) {
     }
   }
 
+  std::printf("machine: %s\n", tessera::describe_machine().c_str());
   std::printf("Tessera gemm: isa %s; measured FMA peak:", std::string(tessera::to_string(isa)).c_str());
   for (auto [t, p] : peak) std::printf(" %.1f GFLOP/s at %d thread%s;", p, t, t > 1 ? "s" : "");
   std::printf("\nreferences:");

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "fma_peak.hpp"
 #include "median.hpp"
 #include "preset_runs.hpp"
 
@@ -172,10 +173,9 @@ int main(int argc, char** argv) {
   try {
     const tessera::data::Split data = tessera::data::load_mnist(o.data);
     const auto list = benchmarks(o, data);
-    fmt::print(
-        "bench_scaling: isa {}, {} cores; threads {}; median of {} interleaved rounds; training on {} images\n\n",
-        tessera::to_string(tessera::gemm_isa()), cores, fmt::join(o.threads, ","), o.repeats,
-        o.limit_train > 0 ? std::min(o.limit_train, data.train.size()) : data.train.size());
+    fmt::print("bench_scaling: {}threads {}; median of {} interleaved rounds; training on {} images\n\n",
+               tessera::bench::machine_banner({1, cores}), fmt::join(o.threads, ","), o.repeats,
+               o.limit_train > 0 ? std::min(o.limit_train, data.train.size()) : data.train.size());
     fmt::print("{:<26} {:>7} {:>14} {:<11} {:>8} {:>10}\n", "benchmark", "threads", "throughput", "", "speedup",
                "efficiency");
     std::vector<Result> results;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../apps/tessera/presets.hpp"
+#include "fma_peak.hpp"
 #include "median.hpp"
 #include "preset_runs.hpp"
 #include "tessera/tessera.hpp"
@@ -76,13 +77,19 @@ int main(int argc, char** argv) {
   app.add_option("--epochs", o.epochs, "epochs per measurement (the median is reported)")->check(CLI::PositiveNumber);
   app.add_flag("!--no-inference", o.inference, "skip the inference measurements");
   app.add_flag("--json", o.json, "one JSON object per line instead of a table");
+  bool machine_only = false;
+  app.add_flag("--machine", machine_only, "print where it runs (CPU, caches, block sizes, FMA peak) and exit");
   CLI11_PARSE(app, argc, argv);
+  if (machine_only) {
+    fmt::print("{}", tessera::bench::machine_banner(o.threads));
+    return 0;
+  }
 
   try {
     const tessera::data::Split data = tessera::data::load_mnist(o.data);
     if (!o.json) {
-      fmt::print("isa {}, {} cores; epochs of {} examples, median of {}\n\n", tessera::to_string(tessera::gemm_isa()),
-                 cores, data.train.size(), o.epochs);
+      fmt::print("{}epochs of {} examples, median of {}\n\n", tessera::bench::machine_banner(o.threads),
+                 data.train.size(), o.epochs);
       fmt::print("{:<6} {:>6} {:>8} {:>12} {:>12} {:>12}\n", "model", "batch", "threads", "examples/s", "min", "max");
     }
     for (const auto& name : o.models) {

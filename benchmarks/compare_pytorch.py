@@ -258,6 +258,9 @@ def main():
     models = args.models.split(",")
     batches = [int(b) for b in args.batch.split(",")]
     threads = sorted({int(t) for t in args.threads.split(",")})
+    # Where it ran: CPU model, caches, the GEMM's ISA and block sizes, and the FMA peak measured now.
+    print(subprocess.run([args.bench, "--machine", "--threads", ",".join(map(str, threads))], check=True,
+                         capture_output=True, text=True).stdout, end="")
     if args.accuracy:
         return compare_accuracy(args, models, batches[0], threads[-1], torch.__version__)
     print(f"Tessera vs PyTorch {torch.__version__}: examples/s over an epoch of MNIST, median of {args.epochs}; "

@@ -5,6 +5,9 @@
 #include <tbb/task_arena.h>
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+
+#include "tessera/cpu.hpp"
 
 #include "fma_peak_kernel.hpp"
 
@@ -44,6 +47,18 @@ double measure_fma_peak(Isa isa, int threads) {
     best = std::max(best, flops / seconds * 1e-9);
   }
   return best;
+}
+
+std::string machine_banner(const std::vector<int>& thread_counts) {
+  std::string out =
+      "machine: " + describe_machine() + "\nmeasured FMA peak (" + std::string(to_string(gemm_isa())) + "):";
+  for (std::size_t i = 0; i < thread_counts.size(); ++i) {
+    char figure[96];
+    std::snprintf(figure, sizeof figure, "%s %.1f GFLOP/s at %d thread%s", i == 0 ? "" : ";",
+                  measure_fma_peak(gemm_isa(), thread_counts[i]), thread_counts[i], thread_counts[i] > 1 ? "s" : "");
+    out += figure;
+  }
+  return out + "\n";
 }
 
 }  // namespace tessera::bench

@@ -1,6 +1,9 @@
 // The machine's measured single-precision FMA peak, for "% of peak" in the benchmark tables.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "tessera/gemm.hpp"
 
 namespace tessera::bench {
@@ -10,5 +13,9 @@ double fma_burst(Isa isa, long iterations);
 
 // GFLOP/s of `threads` threads each running fma bursts at once: the best of a few tries.
 double measure_fma_peak(Isa isa, int threads);
+
+// Where a benchmark ran, for the top of its output: the CPU model, logical CPUs, the GEMM's ISA,
+// kernel and block sizes, the detected caches, and the FMA peak measured now at each thread count.
+std::string machine_banner(const std::vector<int>& thread_counts);
 
 }  // namespace tessera::bench

@@ -150,14 +150,15 @@ BOOST_DATA_TEST_CASE(every_small_size, bdata::make(supported_isas()), isa) {
   }
 }
 
-// Sizes just below, at and just above every block size of the ISA, in each of m, n and k.
+// Sizes just below, at and just above every block size and packing threshold of the ISA, in each of
+// m, n and k.
 BOOST_DATA_TEST_CASE(block_size_edges, bdata::make(supported_isas()), isa) {
   IsaScope scope(isa);
   const detail::BlockSizes bs = detail::active_kernel_set().blocks;
   std::mt19937_64 rng(99 + static_cast<unsigned>(isa));
   std::uniform_int_distribution<std::int64_t> other(1, 40), pad(0, 3);
   int combo = 0;
-  for (int block : {bs.mr, bs.nr, bs.kc, bs.nc_l2, bs.mc_l3, bs.nc_l3}) {
+  for (int block : {bs.mr, bs.nr, bs.kc, bs.nc_l2, bs.mc_l3, bs.nc_l3, bs.direct_a_max_cols, bs.direct_b_max_rows}) {
     for (int offset : {-1, 0, 1}) {
       for (int dim = 0; dim < 3; ++dim) {
         ++combo;

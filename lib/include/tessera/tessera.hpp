@@ -2,6 +2,7 @@
 #pragma once
 
 #include "tessera/checkpoint.hpp"
+#include "tessera/cpu.hpp"
 #include "tessera/data/csv.hpp"
 #include "tessera/data/dataset.hpp"
 #include "tessera/data/idx.hpp"

@@ -1,4 +1,5 @@
-// Run-time choice of the kernel family: the CPU's features, TESSERA_ISA, TESSERA_VERBOSE.
+// Run-time choice of the kernel family: the CPU's features, TESSERA_ISA, TESSERA_VERBOSE (which also
+// prints the block sizes and the caches they were derived from).
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -6,6 +7,7 @@
 #include <string>
 
 #include "gemm/kernel_set.hpp"
+#include "tessera/cpu.hpp"
 #include "tessera/threading.hpp"
 
 namespace tessera {
@@ -70,13 +72,20 @@ Isa isa_from_environment() {
                               ": unknown value (expected avx512, avx2 or generic)");
 }
 
-void print_choice(const KernelSet& set, const char* why) {
+std::string kib(std::int64_t bytes) { return std::to_string(bytes / 1024) + " KiB"; }
+
+std::string describe_blocks(const KernelSet& set) {
   const BlockSizes& b = set.blocks;
-  std::fprintf(stderr,
-               "tessera: gemm %s: isa %s, kernel %s, MR=%d NR=%d KC=%d NC_L2=%d MC_L3=%d NC_L3=%d, "
-               "threads %d\n",
-               why, std::string(to_string(set.isa)).c_str(), set.name, b.mr, b.nr, b.kc, b.nc_l2, b.mc_l3, b.nc_l3,
-               max_threads());
+  const CacheSizes& c = cpu_info().caches;
+  return "isa " + std::string(to_string(set.isa)) + ", kernel " + set.name + ", MR=" + std::to_string(b.mr) +
+         " NR=" + std::to_string(b.nr) + " KC=" + std::to_string(b.kc) + " NC_L2=" + std::to_string(b.nc_l2) +
+         " MC_L3=" + std::to_string(b.mc_l3) + " NC_L3=" + std::to_string(b.nc_l3) + ", direct A up to " +
+         std::to_string(b.direct_a_max_cols) + " columns, direct B up to " + std::to_string(b.direct_b_max_rows) +
+         " rows; from caches L1d " + kib(c.l1d) + ", L2 " + kib(c.l2) + ", L3 " + kib(c.l3) + " (" + c.source + ")";
+}
+
+void print_choice(const KernelSet& set, const char* why) {
+  std::fprintf(stderr, "tessera: gemm %s: %s, threads %d\n", why, describe_blocks(set).c_str(), max_threads());
 }
 
 bool verbose() {
@@ -100,6 +109,12 @@ const KernelSet& active_kernel_set() { return *active_slot().load(std::memory_or
 }  // namespace detail
 
 Isa gemm_isa() { return detail::active_kernel_set().isa; }
+
+std::string describe_machine() {
+  const CpuInfo& cpu = cpu_info();
+  return cpu.model + ", " + std::to_string(cpu.logical_cpus) + " logical CPUs; gemm " +
+         detail::describe_blocks(detail::active_kernel_set());
+}
 
 void set_gemm_isa(Isa isa) {
   if (isa != Isa::Generic && isa != Isa::Avx2 && isa != Isa::Avx512) {

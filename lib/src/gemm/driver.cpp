@@ -124,13 +124,6 @@ void apply_epilogue(const Problem& pr, std::int64_t i, std::int64_t mi, std::int
   }
 }
 
-// Packing pays for itself only when the packed sliver is reused often. A column-contiguous A
-// (A(i, k) at a[i + k*lda]) can feed the kernel's broadcasts directly, and a row-major B its vector
-// loads: do so when the other side of C is small, since each sliver is then read only a few times.
-// Measured on the MNIST layer shapes (bench_gemm); the values depend on shape only, never on threads.
-constexpr std::int64_t kDirectAMaxCols = 128;  // nn (width of C) up to which A is read in place
-constexpr std::int64_t kDirectBMaxRows = 96;   // mm (height of C) up to which B is read in place
-
 // Where the kernels of one chunk find A and B.
 struct OperandPlan {
   bool direct_a_cols;  // A read in place, column-contiguous: A(i, k) at a[i + k*cs]
@@ -147,15 +140,19 @@ OperandPlan plan_operands(const Problem& pr, std::int64_t mm, std::int64_t nn, s
                           bool parallel) {
   const BlockSizes& bs = pr.ks.blocks;
   OperandPlan op{};
-  op.direct_a_cols = pr.a.rs == 1 && nn <= kDirectAMaxCols;
-  op.direct_a_rows = !op.direct_a_cols && pr.a.cs == 1 && nn <= kDirectAMaxCols;
+  // Packing pays for itself only when the packed sliver is reused often. A column-contiguous A
+  // (A(i, k) at a[i + k*lda]) can feed the kernel's broadcasts directly, and a row-major B its vector
+  // loads: do so when the other side of C is small, since each sliver is then read only a few times.
+  // The thresholds depend on the kernel and the caches only, never on threads.
+  op.direct_a_cols = pr.a.rs == 1 && nn <= bs.direct_a_max_cols;
+  op.direct_a_rows = !op.direct_a_cols && pr.a.cs == 1 && nn <= bs.direct_a_max_cols;
   // In place, B's rows must not alias in the caches: rows a multiple of 2 KiB apart (ldb = 512,
   // 1024, ...) land in two L1 sets and evict each other, so such B is packed whatever its size.
-  op.direct_b = pr.b.cs == 1 && mm <= kDirectBMaxRows && (pr.b.rs * 4) % 2048 != 0;
+  op.direct_b = pr.b.cs == 1 && mm <= bs.direct_b_max_rows && (pr.b.rs * 4) % 2048 != 0;
   // Otherwise the kernels of the first tile row pack a row-major B as they read it: no separate pass.
   // Each task must then own whole columns, so in parallel this needs enough column tiles for every
   // task (4 per thread) to get two, and an A panel small enough (half an L2) for each to stream.
-  const bool columns_for_all = nr_tiles(nn, bs.nr) >= 8LL * threads && mm * kc_max * 4 <= 512 * 1024;
+  const bool columns_for_all = nr_tiles(nn, bs.nr) >= 8LL * threads && mm * kc_max * 4 <= bs.fuse_b_max_a_bytes;
   op.fuse_b = !op.direct_b && !op.direct_a() && pr.b.cs == 1 && mm > bs.mr && (!parallel || columns_for_all);
   op.b_first_packed = op.direct_b || op.fuse_b ? nn >> std::countr_zero(static_cast<unsigned>(bs.nr)) : 0;
   return op;

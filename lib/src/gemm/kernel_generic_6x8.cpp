@@ -5,11 +5,9 @@
 
 namespace tessera::detail {
 
-// Block sizes as for AVX2, scaled to the narrower tile: kc 256 (6 KiB A sliver, 8 KiB B sliver in
-// L1), nc_l2 128 (a 128 KiB packed B block in a 256 KiB L2).
+// Block sizes: kGenericRules (gemm/block_sizes.hpp) applied to the detected caches.
 const KernelSet& kernel_set_generic() {
-  static const KernelSet set = make_kernel_set<xsimd::sse2, 6, 8, 16>(Isa::Generic, "generic_sse2_6x8",
-                                                                      BlockSizes{6, 8, 256, 128, 3072, 4096}, 48);
+  static const KernelSet set = make_kernel_set<xsimd::sse2, 6, 8, 16>(Isa::Generic, "generic_sse2_6x8", kGenericRules);
   return set;
 }
 

@@ -4,8 +4,11 @@
 // so no ISA-specific code leaks into other objects.
 #pragma once
 
+#include <stdexcept>
+#include <string>
 #include <utility>
 
+#include "gemm/block_sizes.hpp"
 #include "gemm/epilogue.hpp"
 #include "gemm/gemv_kernels.hpp"
 #include "gemm/kernel_set.hpp"
@@ -17,13 +20,14 @@ namespace {
 
 // PrefetchSteps: how many k-steps ahead the kernel prefetches the B stream (measured per ISA).
 template <class Arch, int MR, int NR, int PrefetchSteps>
-KernelSet make_kernel_set(Isa isa, const char* name, BlockSizes blocks, int swapped_store_cost) {
+KernelSet make_kernel_set(Isa isa, const char* name, const BlockRules& rules) {
   static_assert(MR <= kMaxMr);
   static_assert((NR & (NR - 1)) == 0, "the driver divides by NR with shifts");
+  if (rules.mr != MR || rules.nr != NR) throw std::logic_error(std::string(name) + ": block rules for another tile");
   return KernelSet{isa,
                    name,
-                   blocks,
-                   swapped_store_cost,
+                   block_sizes_for(rules),
+                   rules.swapped_store_cost,
                    {kernel_table<Arch, MR, NR, PrefetchSteps, Operands::Packed>(std::make_integer_sequence<int, MR>{}),
                     kernel_table<Arch, MR, NR, PrefetchSteps, Operands::Stepped>(std::make_integer_sequence<int, MR>{}),
                     kernel_table<Arch, MR, NR, PrefetchSteps, Operands::ARows>(std::make_integer_sequence<int, MR>{}),
