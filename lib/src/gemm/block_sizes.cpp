@@ -40,6 +40,7 @@ BlockSizes derive_block_sizes(const BlockRules& r, const CacheSizes& caches) {
   b.direct_a_max_cols = r.direct_a_max_b_tiles * r.nr;
   b.direct_b_max_rows = r.direct_b_max_a_tiles * r.mr;
   b.fuse_b_max_a_bytes = l2 / 2;
+  b.swapped_store_cost = r.swapped_store_cost;
   return b;
 }
 
@@ -73,8 +74,10 @@ BlockSizes apply_block_override(BlockSizes b, const char* text) {
                          } else if (name == "nc_l3") {
                            if (auto why = multiple_of(b.nr, "nr"); !why.empty()) return why;
                            b.nc_l3 = size;
+                         } else if (name == "swap_cost") {
+                           b.swapped_store_cost = size;
                          } else {
-                           return "unknown size '" + name + "' (kc, nc_l2, mc_l3 or nc_l3)";
+                           return "unknown size '" + name + "' (kc, nc_l2, mc_l3, nc_l3 or swap_cost)";
                          }
                          return {};
                        });

@@ -26,7 +26,7 @@ struct BlockRules {
   int kc_step;
   double l2_share;
   int direct_a_max_b_tiles, direct_b_max_a_tiles;
-  // Cost of writing one C element of a swapped (Cᵀ) tile, in lane-FMAs (see KernelSet).
+  // Cost of writing one C element of a swapped (Cᵀ) tile, in lane-FMAs (see BlockSizes).
   int swapped_store_cost;
 };
 
@@ -43,8 +43,8 @@ inline constexpr BlockRules kGenericRules{6, 8, 0.7, true, 32, 2.0 / 3.0, 16, 16
 // The block sizes these rules give for these caches.
 BlockSizes derive_block_sizes(const BlockRules& rules, const CacheSizes& caches);
 
-// For experiments: TESSERA_BLOCKS=kc=256,nc_l2=160,mc_l3=3072,nc_l3=4096 replaces the sizes it
-// names (text may be null). Throws std::invalid_argument for an unknown name or a size the driver
+// For experiments: TESSERA_BLOCKS=kc=256,nc_l2=160,mc_l3=3072,nc_l3=4096,swap_cost=12 replaces the
+// sizes it names (text may be null). Throws std::invalid_argument for an unknown name or a size the driver
 // cannot use (nc_l2 and nc_l3 multiples of nr, mc_l3 a multiple of mr).
 BlockSizes apply_block_override(BlockSizes sizes, const char* text);
 

@@ -44,7 +44,7 @@ bool should_swap(const KernelSet& ks, std::int64_t m, std::int64_t n, std::int64
   const BlockSizes& bs = ks.blocks;
   const std::int64_t c_passes = m * n * (k <= bs.kc ? 1 : ceil_div(k, bs.kc));
   const std::int64_t normal = m * nr_tiles(n, bs.nr) * bs.nr * k + 4 * c_passes;
-  const std::int64_t swapped = n * nr_tiles(m, bs.nr) * bs.nr * k + ks.swapped_store_cost * c_passes;
+  const std::int64_t swapped = n * nr_tiles(m, bs.nr) * bs.nr * k + bs.swapped_store_cost * c_passes;
   return swapped < normal;
 }
 

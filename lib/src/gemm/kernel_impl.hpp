@@ -27,7 +27,6 @@ KernelSet make_kernel_set(Isa isa, const char* name, const BlockRules& rules) {
   return KernelSet{isa,
                    name,
                    block_sizes_for(rules),
-                   rules.swapped_store_cost,
                    {kernel_table<Arch, MR, NR, PrefetchSteps, Operands::Packed>(std::make_integer_sequence<int, MR>{}),
                     kernel_table<Arch, MR, NR, PrefetchSteps, Operands::Stepped>(std::make_integer_sequence<int, MR>{}),
                     kernel_table<Arch, MR, NR, PrefetchSteps, Operands::ARows>(std::make_integer_sequence<int, MR>{}),

@@ -59,22 +59,21 @@ using GemvDots = GemvRows;
 //   mc_l3, nc_l3 : largest A panel rows and B panel columns packed at once (bound on buffer sizes).
 // and the driver's thresholds:
 //   direct_a_max_cols, direct_b_max_rows : C at most this wide (high) reads A (B) in place, unpacked;
-//   fuse_b_max_a_bytes : the kernels pack B as they read it only while an A panel fits in this.
+//   fuse_b_max_a_bytes : the kernels pack B as they read it only while an A panel fits in this;
+//   swapped_store_cost : cost of writing one C element of a swapped (Cᵀ) tile, in lane-FMAs (a
+//     row-major store costs about 4), for the driver's choice of orientation.
 // Derived from the detected caches by the rules of block_sizes.hpp.
 struct BlockSizes {
   int mr, nr, kc, nc_l2, mc_l3, nc_l3;
   int direct_a_max_cols, direct_b_max_rows;
   std::int64_t fuse_b_max_a_bytes;
+  int swapped_store_cost;
 };
 
 struct KernelSet {
   Isa isa;
   const char* name;  // e.g. "avx512_12x32"
   BlockSizes blocks;
-  // Cost of writing one C element of a swapped (Cᵀ) tile, in lane-FMAs (a row-major store costs about
-  // 4): AVX-512 transposes in registers, the other ISAs store element by element. Measured on the
-  // MNIST layer shapes (BlockRules); used by the driver to decide when to swap.
-  int swapped_store_cost;
   // kernels[mode][m-1] handles tiles of m rows with operands laid out as Operands(mode) says.
   std::array<std::array<MicroKernel, kMaxMr>, kOperandModes> kernels;
   PackFn pack_a;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "gemm/kernel_set.hpp"
@@ -38,6 +39,31 @@ template <int M, int NV>
 }
 #endif
 
+#if defined(__AVX2__) && defined(__FMA__)
+// store_transposed_avx512 for 8-lane registers: each 8×8 block of the accumulators (rows past M
+// zero) transposed in registers, each tile column stored as M contiguous floats with a masked store.
+template <int M, int NV>
+[[gnu::always_inline]] inline void store_transposed_avx2(xsimd::batch<float, xsimd::fma3<xsimd::avx2>> (&acc)[M][NV],
+                                                         float* c, std::int64_t cs_c, int n, float beta) {
+  static_assert(M <= 8);
+  const __m256i rows = first_lanes(M);
+  const __m256 vbeta = _mm256_set1_ps(beta);
+  for (int v = 0; v < NV; ++v) {
+    __m256 r[8];
+    for (int i = 0; i < 8; ++i) r[i] = _mm256_setzero_ps();
+    unroll<M>([&](auto i) { r[i] = acc[i][v]; });
+    transpose_8x8(r);
+    const int cols = n - v * 8 < 8 ? n - v * 8 : 8;
+    for (int j = 0; j < cols; ++j) {
+      float* cj = c + (v * 8 + j) * cs_c;
+      __m256 out = r[j];
+      if (beta != 0.0f) out = _mm256_fmadd_ps(vbeta, _mm256_maskload_ps(cj, rows), out);
+      _mm256_maskstore_ps(cj, rows, out);
+    }
+  }
+}
+#endif
+
 // Tiles that are partial (n < NR) or swapped (Cᵀ, rs_c == 1). Out of line and instantiated once per
 // row count, not once per kernel: it is rare, and inlined into every kernel it made the sanitizer
 // build of one ISA take minutes. The arithmetic is the same vector operation as on a full tile.
@@ -64,6 +90,29 @@ template <class Arch, int M, int NV>
           __m512 out = acc[r][v];
           if (beta != 0.0f) out = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mask, cp), out);
           _mm512_mask_storeu_ps(cp, mask, out);
+        });
+      });
+      return;
+    }
+  }
+#endif
+#if defined(__AVX2__) && defined(__FMA__)
+  if constexpr (std::is_same_v<Arch, xsimd::fma3<xsimd::avx2>>) {
+    if (rs_c == 1) {
+      store_transposed_avx2<M, NV>(acc, c, cs_c, n, beta);
+      return;
+    }
+    if (cs_c == 1) {
+      // A partial row-major tile: masked stores, lanes past n untouched.
+      unroll<NV>([&](auto v) {
+        const int lanes = n - v * L;
+        if (lanes <= 0) return;
+        const __m256i mask = first_lanes(lanes >= L ? L : lanes);
+        unroll<M>([&](auto r) {
+          float* cp = c + r * rs_c + v * L;
+          __m256 out = acc[r][v];
+          if (beta != 0.0f) out = _mm256_fmadd_ps(vbeta, _mm256_maskload_ps(cp, mask), out);
+          _mm256_maskstore_ps(cp, mask, out);
         });
       });
       return;

@@ -72,15 +72,23 @@ template <class V, int N>
 #if defined(__AVX__)
 inline constexpr int kTransposeWidth = 8;
 
-[[gnu::always_inline]] inline void transpose_8x8(const float* s, std::int64_t rs, float* d, std::int64_t ld,
-                                                 __m256 alpha) {
-  __m256 r[8], t[8];
-  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(s + i * rs);
+// r[i] lane j -> r[j] lane i, for 8 rows of 8 floats.
+[[gnu::always_inline]] inline void transpose_8x8(__m256 (&r)[8]) {
+  __m256 t[8];
   transpose_4x4_in_lanes(r, t);
   for (int i = 0; i < 4; ++i) {
-    _mm256_storeu_ps(d + i * ld, _mm256_mul_ps(alpha, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20)));
-    _mm256_storeu_ps(d + (i + 4) * ld, _mm256_mul_ps(alpha, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31)));
+    t[i] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x20);
+    t[i + 4] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x31);
   }
+  for (int i = 0; i < 8; ++i) r[i] = t[i];
+}
+
+[[gnu::always_inline]] inline void transpose_8x8(const float* s, std::int64_t rs, float* d, std::int64_t ld,
+                                                 __m256 alpha) {
+  __m256 r[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(s + i * rs);
+  transpose_8x8(r);
+  for (int i = 0; i < 8; ++i) _mm256_storeu_ps(d + i * ld, _mm256_mul_ps(alpha, r[i]));
 }
 
 // 4 source rows × 8 floats -> 8 destination rows × 4 floats.

@@ -2,7 +2,9 @@
 // the first layer's product on images whose pixels are mostly zero (see simd/array_kernels.hpp).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <type_traits>
 
 #include "simd/vec.hpp"
 
@@ -93,6 +95,23 @@ void sparse_rows(std::int64_t rows, std::int64_t n, const std::int32_t* offsets,
   }
 }
 
+#if defined(__AVX2__)
+// AVX2 has no vcompressps: for each 8-bit mask of nonzero lanes, the lanes to keep in order, as eight
+// 4-bit lane numbers in one word (1 KiB in all), unpacked with a variable shift into the permutation.
+inline constexpr std::array<std::uint32_t, 256> kCompressPermutations = [] {
+  std::array<std::uint32_t, 256> table{};
+  for (unsigned mask = 0; mask < 256; ++mask) {
+    std::uint32_t packed = 0;
+    unsigned kept = 0;
+    for (unsigned lane = 0; lane < 8; ++lane) {
+      if ((mask >> lane) & 1u) packed |= lane << (4 * kept++);
+    }
+    table[mask] = packed;
+  }
+  return table;
+}();
+#endif
+
 template <class Arch>
 std::int64_t compress(const float* x, std::int64_t n, std::int32_t base, std::int32_t* index, float* value) {
   std::int64_t count = 0;
@@ -111,6 +130,26 @@ std::int64_t compress(const float* x, std::int64_t n, std::int32_t base, std::in
       _mm512_storeu_si512(index + count, _mm512_maskz_compress_epi32(keep, lane));
       count += __builtin_popcount(keep);
       lane = _mm512_add_epi32(lane, step);
+    }
+  }
+#endif
+#if defined(__AVX2__)
+  if constexpr (std::is_same_v<Arch, xsimd::fma3<xsimd::avx2>>) {
+    // Eight at a time: compare, permute the nonzero lanes to the front by the table, store all eight
+    // (the slack absorbs the rest), advance by the number kept.
+    const __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
+    const __m256i nibble = _mm256_set1_epi32(0xF);
+    const __m256i step = _mm256_set1_epi32(8);
+    __m256i lane = _mm256_add_epi32(_mm256_set1_epi32(base), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (; p + 8 <= n; p += 8) {
+      const __m256 v = _mm256_loadu_ps(x + p);
+      const auto keep = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ)));
+      const __m256i order = _mm256_and_si256(
+          _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(kCompressPermutations[keep])), shifts), nibble);
+      _mm256_storeu_ps(value + count, _mm256_permutevar8x32_ps(v, order));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(index + count), _mm256_permutevar8x32_epi32(lane, order));
+      count += __builtin_popcount(keep);
+      lane = _mm256_add_epi32(lane, step);
     }
   }
 #endif

@@ -41,6 +41,13 @@ template <class Arch>
   return xsimd::fma(x, y, z);
 }
 
+#if defined(__AVX2__)
+// The first `count` lanes set: the mask of AVX2's masked loads and stores.
+[[gnu::always_inline]] inline __m256i first_lanes(int count) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#endif
+
 // Loads and stores of the first `count` floats of a vector (count < L), the rest zero: the last,
 // partial vector of a row.
 template <class Arch>
@@ -48,6 +55,11 @@ template <class Arch>
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<Arch, xsimd::avx512f>) {
     return Vec<Arch>(_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), p));
+  }
+#endif
+#if defined(__AVX2__)
+  if constexpr (std::is_same_v<Arch, xsimd::fma3<xsimd::avx2>>) {
+    return Vec<Arch>(_mm256_maskload_ps(p, first_lanes(count)));
   }
 #endif
   alignas(64) float lanes[Vec<Arch>::size] = {};
@@ -60,6 +72,12 @@ template <class Arch>
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<Arch, xsimd::avx512f>) {
     _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << count) - 1), v);
+    return;
+  }
+#endif
+#if defined(__AVX2__)
+  if constexpr (std::is_same_v<Arch, xsimd::fma3<xsimd::avx2>>) {
+    _mm256_maskstore_ps(p, first_lanes(count), v);
     return;
   }
 #endif
