@@ -1,28 +1,32 @@
 // bench_gemm: Tessera's SGEMM against OpenBLAS and oneDNN (when found) on square sizes and on every
 // dense-layer shape of DESIGN.md, at 1 thread and at all threads, with the measured FMA peak.
-// Ends with a summary table: medians, % of peak, and the ratio to the faster reference.
+// The libraries are interleaved per repetition: each repetition of a shape times every library once,
+// one after another (in a rotating order), so that the machine's drift, which on a shared VM reaches
+// ±30% within minutes, falls on all of them alike. The summary gives each library's median and the
+// median over repetitions of Tessera ÷ the faster reference in that repetition.
 //
-//   bench_gemm [--shapes=all|square|layers] [--threads=1,2] [Google Benchmark flags]
-// Defaults: 5 repetitions of at least 0.1 s each; the medians go in the summary.
-#include <benchmark/benchmark.h>
-#include <unistd.h>
-
+//   bench_gemm [--shapes all|square|layers] [--threads 1,2] [--filter REGEX] [--repetitions 5]
+//              [--min-time 0.1]
+#include <fmt/format.h>
 #include <tbb/info.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <random>
-#include <sstream>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "fma_peak.hpp"
+#include "median.hpp"
 #include "reference_blas.hpp"
-#include "tessera/cpu.hpp"
 #include "tessera/gemm.hpp"
 #include "tessera/threading.hpp"
 
@@ -32,7 +36,7 @@ using tessera::Trans;
 namespace {
 
 struct Shape {
-  std::string label;  // e.g. "fwd 128x784->512"
+  std::string label;  // e.g. "fwd  784x512 B128"
   bool square;
   bool narrow;  // a side of 10 or 50: the shapes where every library stays far from peak
   Trans ta, tb;
@@ -79,206 +83,191 @@ Operands make_operands(const Shape& s) {
   return o;
 }
 
-struct Entry {
-  std::size_t shape;
-  std::string library;
-  int threads;
+// One contender: Tessera (lib == nullptr) or a reference library.
+struct Contender {
+  std::string name;
+  const tb::GemmLibrary* lib;
 };
-std::map<std::string, Entry> g_entries;         // benchmark name -> what it measures
-std::map<std::string, double> g_median_gflops;  // benchmark name -> median GFLOP/s
 
-// Threads of another runtime (OpenMP, OpenBLAS, TBB) spin for a while after their last job; give
-// them time to park before a different library is timed, so none is measured against another's spin.
-void settle_if_library_changed(const std::string& library) {
-  static std::string last;
-  if (last != library) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    last = library;
-  }
-}
-
-void run_benchmark(benchmark::State& state, const Shape& s, const tb::GemmLibrary* lib, int threads) {
-  settle_if_library_changed(lib ? lib->name : "Tessera");
-  Operands o = make_operands(s);
+// GFLOP/s of one library on one shape: calls repeated for at least min_time seconds, after one
+// untimed call (packing buffers, the library's thread start).
+double time_once(const Contender& who, const Shape& s, Operands& o, double min_time) {
   const std::int64_t lda = s.ta == Trans::Yes ? s.m : s.k, ldb = s.tb == Trans::Yes ? s.k : s.n;
-  if (lib != nullptr) {
-    const int got = lib->set_threads(threads);
-    if (got != threads) {
-      state.SkipWithError(
-          (lib->name + " runs " + std::to_string(got) + " threads, not " + std::to_string(threads)).c_str());
-      return;
-    }
-    for (auto _ : state) {
-      lib->sgemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, o.a.data(), lda, o.b.data(), ldb, 0.0f, o.c.data(), s.n);
-      benchmark::ClobberMemory();
-    }
-  } else {
-    tessera::ThreadLimit limit(threads);
-    if (tessera::max_threads() != threads) {
-      state.SkipWithError("Tessera cannot run that many threads here");
-      return;
-    }
-    for (auto _ : state) {
+  const auto call = [&] {
+    if (who.lib != nullptr) {
+      who.lib->sgemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, o.a.data(), lda, o.b.data(), ldb, 0.0f, o.c.data(), s.n);
+    } else {
       tessera::gemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, o.a.data(), lda, o.b.data(), ldb, 0.0f, o.c.data(), s.n);
-      benchmark::ClobberMemory();
     }
-  }
-  state.counters["GFLOPS"] = benchmark::Counter(s.flops(), benchmark::Counter::kIsIterationInvariantRate);
+  };
+  call();
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  long calls = 0;
+  double seconds = 0.0;
+  do {
+    call();
+    ++calls;
+    seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  } while (seconds < min_time);
+  return s.flops() * static_cast<double>(calls) / seconds * 1e-9;
 }
 
-// Prints as the console reporter does, and keeps each median for the summary.
-class CollectingReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& r : runs) {
-      // The median of the repetitions, or the one run when there is a single repetition.
-      const bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
-      const bool single = r.run_type == Run::RT_Iteration && r.repetitions <= 1;
-      auto it = r.counters.find("GFLOPS");
-      if ((median || single) && it != r.counters.end()) {
-        g_median_gflops[r.run_name.function_name] = it->second.value * 1e-9;
-      }
+// Sets every contender to `threads`; false (with the reason printed) if one cannot run that many.
+bool set_threads(const std::vector<Contender>& all, int threads) {
+  for (const Contender& c : all) {
+    if (c.lib != nullptr && c.lib->set_threads(threads) != threads) {
+      fmt::print("{} cannot run {} threads here: skipped\n", c.name, threads);
+      return false;
     }
   }
-};
-
-std::vector<int> parse_threads(const std::string& list) {
-  std::vector<int> out;
-  std::stringstream ss(list);
-  for (std::string item; std::getline(ss, item, ',');) out.push_back(std::stoi(item));
-  return out;
+  return true;
 }
 
 // libgomp reads OMP_WAIT_POLICY when it is loaded, before main: set it and start again. Passive
-// waiting keeps oneDNN's idle OpenMP threads off the cores the next library is timed on.
-void ensure_passive_openmp(char** argv) {
+// waiting keeps oneDNN's idle OpenMP threads off the cores the next library is timed on. OpenBLAS
+// reads OPENBLAS_CORETYPE likewise: where it took this CPU for an old one, name its best core, so that
+// it is measured at its best.
+void ensure_reference_environment(char** argv) {
+  bool restart = false;
   if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
     setenv("OMP_WAIT_POLICY", "passive", 1);
-    execv("/proc/self/exe", argv);
+    restart = true;
   }
+  if (const char* core = tb::openblas_better_core(); core != nullptr && std::getenv("OPENBLAS_CORETYPE") == nullptr) {
+    std::fprintf(stderr, "bench_gemm: OpenBLAS took this CPU for an old core; running it with OPENBLAS_CORETYPE=%s\n",
+                 core);
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    restart = true;
+  }
+  if (restart) execv("/proc/self/exe", argv);
 }
+
+struct Row {
+  std::vector<double> medians;  // per contender, GFLOP/s
+  double ratio = 0.0;           // median over repetitions of Tessera ÷ the faster reference
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  ensure_passive_openmp(argv);
-  std::string which = "all";
+  ensure_reference_environment(argv);
   const int all_threads = tbb::info::default_concurrency();
+  std::string which = "all", filter;
   std::vector<int> thread_counts = {1};
   if (all_threads > 1) thread_counts.push_back(all_threads);
-  std::vector<char*> args = {argv[0]};
-  bool has_reps = false, has_min_time = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a.rfind("--shapes=", 0) == 0) {
-      which = a.substr(9);
-    } else if (a.rfind("--threads=", 0) == 0) {
-      thread_counts = parse_threads(a.substr(10));
-    } else {
-      has_reps |= a.rfind("--benchmark_repetitions", 0) == 0;
-      has_min_time |= a.rfind("--benchmark_min_time", 0) == 0;
-      args.push_back(argv[i]);
-    }
-  }
-  static char reps[] = "--benchmark_repetitions=5", min_time[] = "--benchmark_min_time=0.1",
-              aggregates[] = "--benchmark_display_aggregates_only=true";
-  if (!has_reps) args.push_back(reps);
-  if (!has_min_time) args.push_back(min_time);
-  args.push_back(aggregates);
-  int bargc = static_cast<int>(args.size());
-  benchmark::Initialize(&bargc, args.data());
-  if (benchmark::ReportUnrecognizedArguments(bargc, args.data())) return 1;
+  int repetitions = 5;
+  double min_time = 0.1;
+  CLI::App app{"bench_gemm: Tessera's SGEMM against OpenBLAS and oneDNN, interleaved per repetition"};
+  app.add_option("--shapes", which, "all, square or layers")->check(CLI::IsMember({"all", "square", "layers"}));
+  app.add_option("--threads", thread_counts, "thread counts")->delimiter(',')->check(CLI::PositiveNumber);
+  app.add_option("--filter", filter, "only the shapes whose label matches this regular expression");
+  app.add_option("--repetitions", repetitions, "repetitions per shape (the median is reported)")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--min-time", min_time, "seconds each library is timed for, per repetition")
+      ->check(CLI::Range(0.001, 60.0));
+  CLI11_PARSE(app, argc, argv);
 
-  const tessera::Isa isa = tessera::gemm_isa();
-  const std::vector<Shape> shapes = make_shapes(which);
+  std::vector<Shape> shapes = make_shapes(which);
+  if (!filter.empty()) {
+    const std::regex re(filter);
+    std::erase_if(shapes, [&](const Shape& s) { return !std::regex_search(s.label, re); });
+  }
   const std::vector<tb::GemmLibrary> libs = tb::reference_libraries();
-  std::map<int, double> peak;
-  for (int t : thread_counts) peak[t] = tb::measure_fma_peak(isa, t);
+  std::vector<Contender> contenders{{"Tessera", nullptr}};
+  for (const auto& lib : libs) contenders.push_back({lib.name, &lib});
 
-  for (int t : thread_counts) {
-    for (std::size_t i = 0; i < shapes.size(); ++i) {
-      const Shape& s = shapes[i];
-      auto add = [&](const tb::GemmLibrary* lib) {
-        const std::string library = lib ? lib->name : "Tessera";
-        const std::string name = s.label + "/" + library + "/threads:" + std::to_string(t);
-        g_entries[name] = Entry{i, library, t};
-        benchmark::RegisterBenchmark(name.c_str(), run_benchmark, s, lib, t)
-            ->UseRealTime()
-            ->Unit(benchmark::kMicrosecond);
-      };
-      add(nullptr);
-      for (const auto& lib : libs) add(&lib);
-    }
-  }
-
-  std::printf("machine: %s\n", tessera::describe_machine().c_str());
-  std::printf("Tessera gemm: isa %s; measured FMA peak:", std::string(tessera::to_string(isa)).c_str());
-  for (auto [t, p] : peak) std::printf(" %.1f GFLOP/s at %d thread%s;", p, t, t > 1 ? "s" : "");
-  std::printf("\nreferences:");
-  for (const auto& lib : libs) std::printf(" %s %s;", lib.name.c_str(), lib.version.c_str());
-  std::printf("%s\n", libs.empty() ? " none found (install libopenblas-dev, libdnnl-dev)" : "");
+  fmt::print("{}", tb::machine_banner(thread_counts));
+  fmt::print("references:");
+  for (const auto& lib : libs) fmt::print(" {} {};", lib.name, lib.version);
+  fmt::print("{}\n", libs.empty() ? " none found (install libopenblas-dev, libdnnl-dev)" : "");
+  fmt::print("{} repetitions of at least {} s per library, interleaved\n", repetitions, min_time);
   std::fflush(stdout);
 
-  CollectingReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  // The machine is shared and its clock moves: the peak is the best of a measurement before the
-  // benchmarks and one after them.
-  for (int t : thread_counts) peak[t] = std::max(peak[t], tb::measure_fma_peak(isa, t));
-
-  // Summary: one line per shape and thread count.
-  int below_target = 0, rows = 0;
+  std::map<int, double> peak;
+  std::map<std::pair<int, std::size_t>, Row> rows;
   for (int t : thread_counts) {
-    std::printf("\nSummary, %d thread%s (median GFLOP/s; peak %.1f)\n", t, t > 1 ? "s" : "", peak[t]);
-    std::printf("%-22s %6s %6s %6s | %8s %6s", "shape", "m", "n", "k", "Tessera", "%peak");
-    for (const auto& lib : libs) std::printf(" %9s", lib.name.c_str());
-    std::printf(" | %7s %7s\n", "ratio", "target");
+    if (!set_threads(contenders, t)) continue;
+    tessera::ThreadLimit limit(t);
+    if (tessera::max_threads() != t) {
+      fmt::print("Tessera cannot run {} threads here: skipped\n", t);
+      continue;
+    }
+    peak[t] = tb::measure_fma_peak(tessera::gemm_isa(), t);
     for (std::size_t i = 0; i < shapes.size(); ++i) {
       const Shape& s = shapes[i];
-      auto median = [&](const std::string& library) {
-        auto it = g_median_gflops.find(s.label + "/" + library + "/threads:" + std::to_string(t));
-        return it == g_median_gflops.end() ? 0.0 : it->second;
-      };
-      const double ours = median("Tessera");
-      if (ours == 0.0) continue;
-      double best_ref = 0.0;
-      std::printf("%-22s %6ld %6ld %6ld | %8.1f %5.0f%%", s.label.c_str(), static_cast<long>(s.m),
-                  static_cast<long>(s.n), static_cast<long>(s.k), ours, 100.0 * ours / peak[t]);
-      for (const auto& lib : libs) {
-        const double r = median(lib.name);
-        best_ref = std::max(best_ref, r);
-        std::printf(" %9.1f", r);
+      Operands o = make_operands(s);
+      std::vector<std::vector<double>> gflops(contenders.size());
+      std::vector<double> ratios;
+      for (int rep = 0; rep < repetitions; ++rep) {
+        std::vector<double> now(contenders.size());
+        for (std::size_t j = 0; j < contenders.size(); ++j) {
+          const std::size_t c = (j + static_cast<std::size_t>(rep)) % contenders.size();
+          // Another runtime's idle threads spin for a while after its last call: let them park
+          // before the next library is timed on the same cores.
+          if (t > 1) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          now[c] = time_once(contenders[c], s, o, min_time);
+          gflops[c].push_back(now[c]);
+        }
+        if (contenders.size() > 1) ratios.push_back(now[0] / *std::max_element(now.begin() + 1, now.end()));
       }
-      // Targets (DESIGN.md): >= 85% of peak on 512^3..2048^3 at one thread; >= the faster reference on
-      // every layer shape, >= 1.2x on the narrow ones.
+      Row row;
+      for (const auto& g : gflops) row.medians.push_back(tb::median(g));
+      row.ratio = ratios.empty() ? 0.0 : tb::median(ratios);
+      rows[{t, i}] = row;
+      fmt::print("{:<22} {} thread{}: ", s.label, t, t > 1 ? "s" : " ");
+      for (std::size_t c = 0; c < contenders.size(); ++c) fmt::print("{} {:.1f}  ", contenders[c].name, row.medians[c]);
+      fmt::print("ratio {:.2f}x\n", row.ratio);
+      std::fflush(stdout);
+    }
+    // The machine is shared and its clock moves: the peak is the best of a measurement before the
+    // shapes and one after them.
+    peak[t] = std::max(peak[t], tb::measure_fma_peak(tessera::gemm_isa(), t));
+  }
+
+  // Summary: one line per shape and thread count; targets from DESIGN.md and issue 16.
+  for (auto [t, p] : peak) {
+    fmt::print("\nSummary, {} thread{} (median GFLOP/s; peak {:.1f}; ratio: median over repetitions of Tessera ÷ "
+               "the faster reference)\n",
+               t, t > 1 ? "s" : "", p);
+    fmt::print("{:<22} {:>6} {:>6} {:>6} | {:>8} {:>6}", "shape", "m", "n", "k", "Tessera", "%peak");
+    for (const auto& lib : libs) fmt::print(" {:>9}", lib.name);
+    fmt::print(" | {:>7} {:>7}\n", "ratio", "target");
+    int met_count = 0, targets = 0, below_08 = 0, layer_rows = 0;
+    double log_sum = 0.0;
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      const auto it = rows.find({t, i});
+      if (it == rows.end()) continue;
+      const Shape& s = shapes[i];
+      const Row& r = it->second;
+      fmt::print("{:<22} {:>6} {:>6} {:>6} | {:>8.1f} {:>5.0f}%", s.label, s.m, s.n, s.k, r.medians[0],
+                 100.0 * r.medians[0] / p);
+      for (std::size_t c = 1; c < r.medians.size(); ++c) fmt::print(" {:>9.1f}", r.medians[c]);
+      // >= 85% of peak on 512³..2048³ at one thread; >= the faster reference on every layer shape.
       std::string target = "-";
       bool met = true;
       if (s.square && s.m >= 512 && t == 1) {
         target = ">=85%pk";
-        met = ours >= 0.85 * peak[t];
-      } else if (!s.square && best_ref > 0.0) {
-        target = s.narrow ? ">=1.2x" : ">=1.0x";
-        met = ours >= (s.narrow ? 1.2 : 1.0) * best_ref;
+        met = r.medians[0] >= 0.85 * p;
+      } else if (!s.square && r.ratio > 0.0) {
+        target = ">=1.0x";
+        met = r.ratio >= 1.0;
+        ++layer_rows;
+        log_sum += std::log(r.ratio);
+        below_08 += r.ratio < 0.8 ? 1 : 0;
       }
       if (target != "-") {
-        ++rows;
-        below_target += met ? 0 : 1;
+        ++targets;
+        met_count += met ? 1 : 0;
       }
-      std::printf(" | %6.2fx %7s%s\n", best_ref > 0.0 ? ours / best_ref : 0.0, target.c_str(), met ? "" : "  MISS");
+      fmt::print(" | {:>6.2f}x {:>7}{}\n", r.ratio, target, met ? "" : "  MISS");
     }
-  }
-  std::printf("\n%d of %d rows with a target meet it\n", rows - below_target, rows);
-  if (thread_counts.size() > 1) {
-    for (const Shape& s : shapes) {
-      if (!s.square || s.m != 1024) continue;
-      const auto one = g_median_gflops.find(s.label + "/Tessera/threads:" + std::to_string(thread_counts.front()));
-      const auto all = g_median_gflops.find(s.label + "/Tessera/threads:" + std::to_string(thread_counts.back()));
-      if (one != g_median_gflops.end() && all != g_median_gflops.end() && one->second > 0.0) {
-        std::printf("%s: %d threads vs %d: %.2fx\n", s.label.c_str(), thread_counts.back(), thread_counts.front(),
-                    all->second / one->second);
-      }
+    fmt::print("{} of {} rows with a target meet it", met_count, targets);
+    if (layer_rows > 0) {
+      fmt::print("; layer shapes: geometric mean of the ratios {:.2f}x, {} below 0.8x", std::exp(log_sum / layer_rows),
+                 below_08);
     }
+    fmt::print("\n");
   }
   return 0;
 }

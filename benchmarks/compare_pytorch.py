@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from torch_here import torch_or_exit
+from torch_here import openblas_environment, torch_or_exit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -180,7 +180,7 @@ def he_init(nn, model):
 
 def run_pytorch(args, model, batch, threads, inference=False, accuracy=False):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
-               OPENBLAS_NUM_THREADS=str(threads))
+               OPENBLAS_NUM_THREADS=str(threads), **openblas_environment()[0])
     if threads > 1:
         env["OMP_WAIT_POLICY"] = "passive"
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--data", args.data, "--model", model,
@@ -261,6 +261,7 @@ def main():
     # Where it ran: CPU model, caches, the GEMM's ISA and block sizes, and the FMA peak measured now.
     print(subprocess.run([args.bench, "--machine", "--threads", ",".join(map(str, threads))], check=True,
                          capture_output=True, text=True).stdout, end="")
+    print(openblas_environment()[1])
     if args.accuracy:
         return compare_accuracy(args, models, batches[0], threads[-1], torch.__version__)
     print(f"Tessera vs PyTorch {torch.__version__}: examples/s over an epoch of MNIST, median of {args.epochs}; "

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from torch_here import cpu_model, torch_or_exit
+from torch_here import cpu_model, openblas_environment, torch_or_exit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -64,7 +64,8 @@ def worker(args):
 
 
 def run_pytorch(args, threads):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+               OPENBLAS_NUM_THREADS=str(threads), **openblas_environment()[0])
     if threads > 1:
         env["OMP_WAIT_POLICY"] = "passive"
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--rows", str(args.rows), "--features",
@@ -100,7 +101,7 @@ def main():
         raise SystemExit(f"compare_tabular: {args.bench} not found; build with cmake --preset release && "
                          "cmake --build --preset release")
     threads = sorted({int(t) for t in args.threads.split(",")})
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores")
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores; {openblas_environment()[1]}")
     print(f"Tessera vs PyTorch {torch.__version__}: a {args.rows}-row, {args.features}-feature regression table, "
           f"MLP 64-32-1, Adam, MSE, batch {args.batch}; examples/s, median of {args.epochs} epochs per run")
     tessera = {t: [] for t in threads}

@@ -1,6 +1,8 @@
 // OpenBLAS (cblas_sgemm) and oneDNN (dnnl_sgemm) behind GemmLibrary.
 #include "reference_blas.hpp"
 
+#include <string>
+
 #ifdef TESSERA_HAVE_OPENBLAS
 #include <cblas.h>
 #endif
@@ -40,6 +42,23 @@ void dnnl_gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t 
 }  // namespace
 #endif
 
+const char* openblas_better_core() {
+#ifdef TESSERA_HAVE_OPENBLAS
+  // The cores of 0.3.21's DYNAMIC_ARCH list that predate AVX2: on a CPU it does not know (Intel's
+  // Emerald Rapids is taken for a Prescott) it falls back to one of these.
+  const std::string core = openblas_get_corename();
+  for (const char* old : {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Sandybridge", "Barcelona",
+                          "Bobcat", "Bulldozer", "Piledriver", "Steamroller", "Excavator", "Katmai", "Coppermine",
+                          "Northwood", "Banias", "Opteron", "Opteron_SSE3"}) {
+    if (core == old) {
+      if (isa_supported(Isa::Avx512)) return "SkylakeX";
+      if (isa_supported(Isa::Avx2)) return "Haswell";
+    }
+  }
+#endif
+  return nullptr;
+}
+
 std::vector<GemmLibrary> reference_libraries() {
   std::vector<GemmLibrary> libs;
 #ifdef TESSERA_HAVE_OPENBLAS
@@ -47,7 +66,7 @@ std::vector<GemmLibrary> reference_libraries() {
   std::string version = OPENBLAS_VERSION;
   version = version.substr(version.find_first_of("0123456789"));
   version = version.substr(0, version.find_last_of("0123456789") + 1);
-  libs.push_back({"OpenBLAS", &openblas_threads, &openblas_sgemm, version});
+  libs.push_back({"OpenBLAS", &openblas_threads, &openblas_sgemm, version + " (core " + openblas_get_corename() + ")"});
 #endif
 #ifdef TESSERA_HAVE_DNNL
   const dnnl_version_t* v = dnnl_version();

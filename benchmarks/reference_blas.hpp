@@ -22,4 +22,9 @@ struct GemmLibrary {
 // OpenBLAS and oneDNN, those that were found at build time.
 std::vector<GemmLibrary> reference_libraries();
 
+// When OpenBLAS did not recognise this CPU and chose a core without AVX2, the OPENBLAS_CORETYPE that
+// runs its best kernels here ("SkylakeX" or "Haswell"); null when its choice is fine. OpenBLAS reads
+// the variable only when it is loaded: set it and restart the process.
+const char* openblas_better_core();
+
 }  // namespace tessera::bench

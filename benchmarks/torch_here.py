@@ -28,3 +28,42 @@ def cpu_model():
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
+
+
+# OpenBLAS 0.3.21's cores that predate AVX2: on a CPU it does not know (Intel's Emerald Rapids is
+# taken for a Prescott) it falls back to one of these, and PyTorch's Linear layers run on SSE3.
+_OLD_OPENBLAS_CORES = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Sandybridge", "Barcelona",
+                       "Bobcat", "Bulldozer", "Piledriver", "Steamroller", "Excavator", "Katmai", "Coppermine",
+                       "Northwood", "Banias", "Opteron", "Opteron_SSE3"}
+
+
+def openblas_environment():
+    """(variables, line): OPENBLAS_CORETYPE naming OpenBLAS's best core for this CPU where its own
+    detection chose one without AVX2, so that PyTorch is measured at its best; empty elsewhere or
+    when the variable is already set. The line says what was found, for the top of the output."""
+    import ctypes
+    if "OPENBLAS_CORETYPE" in os.environ:
+        return {}, f"OpenBLAS core: OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} (set by the caller)"
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        core = lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return {}, "OpenBLAS core: unknown (libopenblas.so.0 not found)"
+    if core not in _OLD_OPENBLAS_CORES:
+        return {}, f"OpenBLAS core: {core}"
+    flags = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    better = "SkylakeX" if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= flags else \
+        "Haswell" if {"avx2", "fma"} <= flags else None
+    if better is None:
+        return {}, f"OpenBLAS core: {core}"
+    return {"OPENBLAS_CORETYPE": better}, \
+        f"OpenBLAS core: {better} (its own detection chose {core} on this CPU; PyTorch runs with OPENBLAS_CORETYPE={better})"
