@@ -127,12 +127,22 @@ bool set_threads(const std::vector<Contender>& all, int threads) {
 // libgomp reads OMP_WAIT_POLICY when it is loaded, before main: set it and start again. Passive
 // waiting keeps oneDNN's idle OpenMP threads off the cores the next library is timed on. OpenBLAS
 // reads OPENBLAS_CORETYPE likewise: where it took this CPU for an old one, name its best core, so that
-// it is measured at its best.
+// it is measured at its best. With TESSERA_ISA=avx2 the references are held to AVX2 as well
+// (OPENBLAS_CORETYPE=Haswell, ONEDNN_MAX_CPU_ISA=AVX2), so that an AVX-512 machine measures the AVX2
+// path against AVX2 code, as on a CPU without AVX-512.
 void ensure_reference_environment(char** argv) {
   bool restart = false;
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
-    setenv("OMP_WAIT_POLICY", "passive", 1);
+  const auto set_default = [&](const char* name, const char* value) {
+    if (std::getenv(name) != nullptr) return;
+    std::fprintf(stderr, "bench_gemm: %s=%s\n", name, value);
+    setenv(name, value, 1);
     restart = true;
+  };
+  set_default("OMP_WAIT_POLICY", "passive");
+  const char* forced = std::getenv("TESSERA_ISA");
+  if (forced != nullptr && std::string(forced) == "avx2") {
+    set_default("OPENBLAS_CORETYPE", "Haswell");
+    set_default("ONEDNN_MAX_CPU_ISA", "AVX2");
   }
   if (const char* core = tb::openblas_better_core(); core != nullptr && std::getenv("OPENBLAS_CORETYPE") == nullptr) {
     std::fprintf(stderr, "bench_gemm: OpenBLAS took this CPU for an old core; running it with OPENBLAS_CORETYPE=%s\n",
@@ -227,9 +237,10 @@ int main(int argc, char** argv) {
 
   // Summary: one line per shape and thread count; targets from DESIGN.md and issue 16.
   for (auto [t, p] : peak) {
-    fmt::print("\nSummary, {} thread{} (median GFLOP/s; peak {:.1f}; ratio: median over repetitions of Tessera ÷ "
-               "the faster reference)\n",
-               t, t > 1 ? "s" : "", p);
+    fmt::print(
+        "\nSummary, {} thread{} (median GFLOP/s; peak {:.1f}; ratio: median over repetitions of Tessera ÷ "
+        "the faster reference)\n",
+        t, t > 1 ? "s" : "", p);
     fmt::print("{:<22} {:>6} {:>6} {:>6} | {:>8} {:>6}", "shape", "m", "n", "k", "Tessera", "%peak");
     for (const auto& lib : libs) fmt::print(" {:>9}", lib.name);
     fmt::print(" | {:>7} {:>7}\n", "ratio", "target");

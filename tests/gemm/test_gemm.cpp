@@ -30,6 +30,12 @@ using tessera::test::IsaScope;
 using tessera::test::Matrix;
 using tessera::test::supported_isas;
 
+// Run with TESSERA_ISA naming a path this CPU lacks (test_gemm_forced_*): skipped, not failed.
+struct SkipUnsupportedForcedIsa {
+  SkipUnsupportedForcedIsa() { tessera::test::skip_if_forced_isa_unsupported(); }
+};
+BOOST_TEST_GLOBAL_FIXTURE(SkipUnsupportedForcedIsa);
+
 namespace gemm_test {
 
 struct Case {
