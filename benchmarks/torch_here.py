@@ -40,8 +40,15 @@ _OLD_OPENBLAS_CORES = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "
 def openblas_environment():
     """(variables, line): OPENBLAS_CORETYPE naming OpenBLAS's best core for this CPU where its own
     detection chose one without AVX2, so that PyTorch is measured at its best; empty elsewhere or
-    when the variable is already set. The line says what was found, for the top of the output."""
+    when the variable is already set. With TESSERA_ISA=avx2 (Tessera held to AVX2, e.g. to stand in
+    for a CPU without AVX-512), PyTorch is held to AVX2 as well: its BLAS, oneDNN and ATen kernels.
+    The line says what was chosen, for the top of the output."""
     import ctypes
+    if os.environ.get("TESSERA_ISA") == "avx2":
+        held = {"OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "Haswell"),
+                "ONEDNN_MAX_CPU_ISA": os.environ.get("ONEDNN_MAX_CPU_ISA", "AVX2"),
+                "ATEN_CPU_CAPABILITY": os.environ.get("ATEN_CPU_CAPABILITY", "avx2")}
+        return held, "PyTorch held to AVX2 like Tessera: " + " ".join(f"{k}={v}" for k, v in held.items())
     if "OPENBLAS_CORETYPE" in os.environ:
         return {}, f"OpenBLAS core: OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} (set by the caller)"
     try:
