@@ -376,9 +376,10 @@ int train(const TrainArgs& args) {
   auto history = trainer.fit(data.train, &data.test, validation);
   const bool finished_before = history.empty();
   if (finished_before) {
-    // Resumed after the last epoch: its evaluation again (deterministic) stands for the run's.
+    // Resumed after the last epoch: its evaluation again (deterministic) stands for the run's, and
+    // the epoch it ended with (early stopping's, if it stopped early) for the model's metadata.
     tessera::EpochStats s;
-    s.epoch = trainer.progress().epochs;
+    s.epoch = trainer.final_epoch();
     s.task = task;
     if (data.test.size() > 0) {
       s.test = tessera::Trainer::evaluate(net, *loss, data.test);

@@ -322,6 +322,14 @@ bool Trainer::track_best(EpochStats& stats) {
   return options_.early_stopping > 0 && stats.epoch - p.best_epoch >= options_.early_stopping;
 }
 
+std::int64_t Trainer::final_epoch() const noexcept {
+  // track_best stops at the first epoch `early_stopping` past the best one.
+  if (options_.early_stopping > 0 && progress_.best_epoch > 0) {
+    return std::min(options_.epochs, progress_.best_epoch + options_.early_stopping);
+  }
+  return options_.epochs;
+}
+
 bool Trainer::restore_best_parameters() {
   const std::vector<float>& best = progress_.best_parameters;
   Tensor params = net_.parameters();

@@ -87,4 +87,9 @@ if ! diff <(strip_times reference.jsonl) <(strip_times replay.jsonl); then
   exit 1
 fi
 [[ ! -e replay.jsonl.resuming ]] || { echo "the metrics file's temporary was left behind"; exit 1; }
+# Killed after its last checkpoint but before its model was saved: resumed, the finished run saves
+# the same model (metadata included: the epoch it ended with, early stopping's when it stopped early).
+"$app" train --resume run.tck "${common[@]}" --save finished.tsr >finished.log 2>&1 ||
+  { echo "resuming the finished run failed:"; cat finished.log; exit 1; }
+cmp reference.tsr finished.tsr || { echo "the finished run, resumed, saved another model than the uninterrupted run"; exit 1; }
 echo "kill and resume: the model and metrics are bit-identical to an uninterrupted run's"

@@ -169,6 +169,10 @@ class Trainer {
   // Writes a checkpoint of where training stands now (what fit() does at options.checkpoint).
   void save_checkpoint(const std::filesystem::path& file);
   const TrainingProgress& progress() const noexcept { return progress_; }
+  // The epoch a finished run (progress().epoch > epochs) ended with: the last one, or the one early
+  // stopping stopped at (best epoch + patience). What a run resumed after its end reports, so that
+  // it says what the uninterrupted run said.
+  std::int64_t final_epoch() const noexcept;
 
   // The figures of `net` over `data`, in batches (evaluation mode): loss with accuracy and confusion
   // matrix (classes) or RMSE, MAE and R² (values). Throws std::invalid_argument when the data does

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "gemm/kernel_set.hpp"
+#include "isa_choice.hpp"
 #include "tessera/cpu.hpp"
 #include "tessera/threading.hpp"
 
@@ -44,15 +45,7 @@ namespace detail {
 namespace {
 
 const KernelSet& kernel_set_for(Isa isa) {
-  switch (isa) {
-    case Isa::Avx512:
-      return kernel_set_avx512();
-    case Isa::Avx2:
-      return kernel_set_avx2();
-    case Isa::Generic:
-      break;
-  }
-  return kernel_set_generic();
+  return table_for_isa(isa, &kernel_set_avx512, &kernel_set_avx2, &kernel_set_generic);
 }
 
 Isa isa_from_environment() {
