@@ -187,23 +187,29 @@ int main(int argc, char** argv) {
   std::vector<Contender> contenders{{"Tessera", nullptr}};
   for (const auto& lib : libs) contenders.push_back({lib.name, &lib});
 
-  fmt::print("{}", tb::machine_banner(thread_counts));
+  // The machine is shared and its clock moves: each peak is the best of a measurement before the
+  // shapes and one after them.
+  std::map<int, double> peak;
+  for (int t : thread_counts) peak[t] = tb::measure_fma_peak(tessera::gemm_isa(), t);
+  fmt::print("{}", tb::machine_banner(std::vector<std::pair<int, double>>(peak.begin(), peak.end())));
   fmt::print("references:");
   for (const auto& lib : libs) fmt::print(" {} {};", lib.name, lib.version);
   fmt::print("{}\n", libs.empty() ? " none found (install libopenblas-dev, libdnnl-dev)" : "");
   fmt::print("{} repetitions of at least {} s per library, interleaved\n", repetitions, min_time);
   std::fflush(stdout);
 
-  std::map<int, double> peak;
   std::map<std::pair<int, std::size_t>, Row> rows;
   for (int t : thread_counts) {
-    if (!set_threads(contenders, t)) continue;
+    if (!set_threads(contenders, t)) {
+      peak.erase(t);  // no summary for a thread count not measured
+      continue;
+    }
     tessera::ThreadLimit limit(t);
     if (tessera::max_threads() != t) {
       fmt::print("Tessera cannot run {} threads here: skipped\n", t);
+      peak.erase(t);
       continue;
     }
-    peak[t] = tb::measure_fma_peak(tessera::gemm_isa(), t);
     for (std::size_t i = 0; i < shapes.size(); ++i) {
       const Shape& s = shapes[i];
       Operands o = make_operands(s);
@@ -230,8 +236,6 @@ int main(int argc, char** argv) {
       fmt::print("ratio {:.2f}x\n", row.ratio);
       std::fflush(stdout);
     }
-    // The machine is shared and its clock moves: the peak is the best of a measurement before the
-    // shapes and one after them.
     peak[t] = std::max(peak[t], tb::measure_fma_peak(tessera::gemm_isa(), t));
   }
 

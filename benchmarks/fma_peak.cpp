@@ -49,16 +49,22 @@ double measure_fma_peak(Isa isa, int threads) {
   return best;
 }
 
-std::string machine_banner(const std::vector<int>& thread_counts) {
+std::string machine_banner(const std::vector<std::pair<int, double>>& peaks) {
   std::string out =
       "machine: " + describe_machine() + "\nmeasured FMA peak (" + std::string(to_string(gemm_isa())) + "):";
-  for (std::size_t i = 0; i < thread_counts.size(); ++i) {
+  for (std::size_t i = 0; i < peaks.size(); ++i) {
     char figure[96];
-    std::snprintf(figure, sizeof figure, "%s %.1f GFLOP/s at %d thread%s", i == 0 ? "" : ";",
-                  measure_fma_peak(gemm_isa(), thread_counts[i]), thread_counts[i], thread_counts[i] > 1 ? "s" : "");
+    std::snprintf(figure, sizeof figure, "%s %.1f GFLOP/s at %d thread%s", i == 0 ? "" : ";", peaks[i].second,
+                  peaks[i].first, peaks[i].first > 1 ? "s" : "");
     out += figure;
   }
   return out + "\n";
+}
+
+std::string machine_banner(const std::vector<int>& thread_counts) {
+  std::vector<std::pair<int, double>> peaks;
+  for (int t : thread_counts) peaks.emplace_back(t, measure_fma_peak(gemm_isa(), t));
+  return machine_banner(peaks);
 }
 
 }  // namespace tessera::bench

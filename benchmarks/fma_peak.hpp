@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tessera/gemm.hpp"
@@ -15,7 +16,9 @@ double fma_burst(Isa isa, long iterations);
 double measure_fma_peak(Isa isa, int threads);
 
 // Where a benchmark ran, for the top of its output: the CPU model, logical CPUs, the GEMM's ISA,
-// kernel and block sizes, the detected caches, and the FMA peak measured now at each thread count.
+// kernel and block sizes, the detected caches, and the FMA peak at each thread count (measured now,
+// or given as (threads, GFLOP/s) by a caller that keeps the figures).
 std::string machine_banner(const std::vector<int>& thread_counts);
+std::string machine_banner(const std::vector<std::pair<int, double>>& peaks);
 
 }  // namespace tessera::bench

@@ -6,7 +6,6 @@
 #include <cpuid.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>

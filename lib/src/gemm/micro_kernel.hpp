@@ -103,16 +103,16 @@ template <class Arch, int M, int NV>
       return;
     }
     if (cs_c == 1) {
-      // A partial row-major tile: masked stores, lanes past n untouched.
+      // A partial row-major tile: masked loads and stores (load_first, store_first), lanes past n
+      // untouched.
       unroll<NV>([&](auto v) {
-        const int lanes = n - v * L;
+        const int lanes = n - v * L >= L ? L : n - v * L;
         if (lanes <= 0) return;
-        const __m256i mask = first_lanes(lanes >= L ? L : lanes);
         unroll<M>([&](auto r) {
           float* cp = c + r * rs_c + v * L;
-          __m256 out = acc[r][v];
-          if (beta != 0.0f) out = _mm256_fmadd_ps(vbeta, _mm256_maskload_ps(cp, mask), out);
-          _mm256_maskstore_ps(cp, mask, out);
+          V out = acc[r][v];
+          if (beta != 0.0f) out = madd<Arch>(vbeta, load_first<Arch>(cp, lanes), out);
+          store_first<Arch>(out, cp, lanes);
         });
       });
       return;
