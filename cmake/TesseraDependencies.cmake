@@ -26,6 +26,19 @@ if(TESSERA_WITH_MPI AND NOT MPI_CXX_FOUND)
 endif()
 message(STATUS "tessera::distributed (MPI): ${TESSERA_WITH_MPI}")
 
+# ONNX (Debian: libonnx-dev, libprotobuf-dev) for tessera::onnx, model files exchanged with PyTorch and
+# other tools; TESSERA_WITH_ONNX defaults to whether it is there. ONNX's CMake package names
+# protobuf's target without finding it, so protobuf comes first.
+find_package(Protobuf QUIET)
+if(Protobuf_FOUND)
+  find_package(ONNX QUIET)
+endif()
+option(TESSERA_WITH_ONNX "Build tessera::onnx, reading and writing ONNX model files" ${ONNX_FOUND})
+if(TESSERA_WITH_ONNX AND NOT ONNX_FOUND)
+  message(FATAL_ERROR "TESSERA_WITH_ONNX is on but ONNX was not found (Debian: apt-get install libonnx-dev libprotobuf-dev)")
+endif()
+message(STATUS "tessera::onnx (ONNX model files): ${TESSERA_WITH_ONNX}")
+
 if(TESSERA_BUILD_TESTS)
   find_package(Boost 1.74 REQUIRED COMPONENTS unit_test_framework)
 endif()
