@@ -1,6 +1,7 @@
 # Installs the static libraries, their headers and a CMake package, so that another project can
 #   find_package(tessera CONFIG REQUIRED)  and  target_link_libraries(app PRIVATE tessera::tessera)
 #   find_package(tessera CONFIG REQUIRED COMPONENTS distributed)  for tessera::distributed too
+#   find_package(tessera CONFIG REQUIRED COMPONENTS onnx)  for tessera::onnx (ONNX model files)
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -12,12 +13,18 @@ install(TARGETS tessera EXPORT tesseraTargets
 if(TESSERA_WITH_MPI)
   install(TARGETS tessera_distributed EXPORT tesseraDistributedTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 endif()
+if(TESSERA_WITH_ONNX)
+  install(TARGETS tessera_onnx EXPORT tesseraOnnxTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/lib/include/tessera DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 set(TESSERA_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/tessera)
 install(EXPORT tesseraTargets NAMESPACE tessera:: DESTINATION ${TESSERA_CMAKE_DIR})
 if(TESSERA_WITH_MPI)
   install(EXPORT tesseraDistributedTargets NAMESPACE tessera:: DESTINATION ${TESSERA_CMAKE_DIR})
+endif()
+if(TESSERA_WITH_ONNX)
+  install(EXPORT tesseraOnnxTargets NAMESPACE tessera:: DESTINATION ${TESSERA_CMAKE_DIR})
 endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/tesseraConfig.cmake.in
   ${PROJECT_BINARY_DIR}/tesseraConfig.cmake INSTALL_DESTINATION ${TESSERA_CMAKE_DIR})

@@ -8,6 +8,11 @@
 #ifdef CONSUMER_DISTRIBUTED
 #include <tessera/distributed.hpp>
 #endif
+#ifdef CONSUMER_ONNX
+#include <tessera/onnx.hpp>
+
+#include <filesystem>
+#endif
 
 int main() {
   const float a[2 * 3] = {1, 2, 3, 4, 5, 6};     // 2×3
@@ -71,6 +76,23 @@ int main() {
     return 1;
   }
   std::printf("consumer: tessera::distributed links\n");
+#endif
+#ifdef CONSUMER_ONNX
+  // The network above as ONNX and back: the same outputs.
+  const auto file = std::filesystem::temp_directory_path() / "tessera-consumer.onnx";
+  tessera::save_onnx(net, file);
+  tessera::Graph back = tessera::load_onnx(file);
+  std::filesystem::remove(file);
+  const tessera::Tensor want = net.forward(x).clone();
+  const tessera::Tensor& got = back.forward(x);
+  for (int i = 0; i < 4; ++i) {
+    if (got[i] != want[i]) {
+      std::printf("consumer: the ONNX copy gives %g where the network gives %g\n", static_cast<double>(got[i]),
+                  static_cast<double>(want[i]));
+      return 1;
+    }
+  }
+  std::printf("consumer: tessera::onnx links and round-trips\n");
 #endif
   std::printf("consumer: gemm through the installed package is correct (isa %.*s)\n",
               static_cast<int>(tessera::to_string(tessera::gemm_isa()).size()),

@@ -1,9 +1,10 @@
 # CTest driver: installs this build into a fresh prefix, then configures, builds and runs the
 # downstream project against it: as a user with only tessera::tessera on a machine without MPI (MPI
 # hidden from CMake), and, when the build has MPI, asking for the distributed component too; and
-# checks that asking for that component where MPI is missing fails with a message that says so.
+# checks that asking for that component where MPI is missing fails with a message that says so; the
+# same for the onnx component.
 #   cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... -DCXX=... -DGENERATOR=... [-DEXTRA_FLAGS=...]
-#         [-DWITH_MPI=ON] -P run_consumer.cmake
+#         [-DWITH_MPI=ON] [-DWITH_ONNX=ON] -P run_consumer.cmake
 function(run)
   execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
   if(NOT rc EQUAL 0)
@@ -28,6 +29,19 @@ execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/no-m
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
 if(rc EQUAL 0 OR NOT out MATCHES "tessera's component 'distributed': (it needs MPI|this tessera was built without MPI)")
   message(FATAL_ERROR "consumer test: asking for tessera::distributed without MPI did not fail clearly (${rc}):\n${out}")
+endif()
+
+# Likewise for ONNX.
+execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/no-onnx" ${common}
+                        -DCMAKE_DISABLE_FIND_PACKAGE_ONNX=ON -DWANT_ONNX=ON
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+if(rc EQUAL 0 OR NOT out MATCHES "tessera's component 'onnx': (it needs ONNX|this tessera was built without ONNX)")
+  message(FATAL_ERROR "consumer test: asking for tessera::onnx without ONNX did not fail clearly (${rc}):\n${out}")
+endif()
+if(WITH_ONNX)
+  run(${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/onnx" ${common} -DWANT_ONNX=ON)
+  run(${CMAKE_COMMAND} --build "${WORK_DIR}/onnx")
+  run("${WORK_DIR}/onnx/consumer")
 endif()
 
 if(WITH_MPI)
