@@ -12,6 +12,9 @@
 #include <optional>
 #include <stdexcept>
 
+#ifdef TESSERA_APP_ONNX
+#include "tessera/onnx.hpp"
+#endif
 #include "presets.hpp"
 #include "report.hpp"
 #include "run_settings.hpp"
@@ -41,6 +44,21 @@ std::string joined(const std::vector<std::string>& names, std::size_t most = 8) 
 bool is_table(const std::string& path) {
   std::error_code ec;
   return std::filesystem::is_regular_file(path, ec);
+}
+
+bool is_onnx(const std::string& file) { return std::filesystem::path(file).extension() == ".onnx"; }
+
+// A model file of Tessera's, or an ONNX file (by its extension). An ONNX model's outputs are taken as
+// logits, as a Tessera classifier's are.
+tessera::LoadedModel load_any_model(const std::string& file) {
+  if (!is_onnx(file)) return tessera::load_model(file);
+#ifdef TESSERA_APP_ONNX
+  return tessera::LoadedModel{tessera::load_onnx(file), {{"format", "onnx"}}};
+#else
+  throw std::invalid_argument(file + ": this " + program +
+                              " was built without ONNX (Debian: apt-get install libonnx-dev libprotobuf-dev, then "
+                              "rebuild)");
+#endif
 }
 
 // The loss a model file was trained with (cross-entropy for files that do not say).
@@ -433,7 +451,7 @@ int train(const TrainArgs& args) {
 }
 
 int eval(const EvalArgs& args) {
-  tessera::LoadedModel model = tessera::load_model(args.load);
+  tessera::LoadedModel model = load_any_model(args.load);
   const auto loss = make_loss(loss_of(model));
   const std::optional<TableModel> table = table_of(model.metadata, args.load);
   fmt::print("Model {}: {}\n", args.load, architecture(model.network));
@@ -468,7 +486,7 @@ int eval(const EvalArgs& args) {
 }
 
 int predict(const PredictArgs& args) {
-  tessera::LoadedModel model = tessera::load_model(args.load);
+  tessera::LoadedModel model = load_any_model(args.load);
   const std::optional<TableModel> table = table_of(model.metadata, args.load);
   if (table) {
     if (!is_table(args.data_dir)) {
@@ -529,6 +547,26 @@ int run_eval(const EvalArgs& args) {
 
 int run_predict(const PredictArgs& args) {
   return on_threads(threads_of(args.threads), [&] { return predict(args); });
+}
+
+int run_convert(const ConvertArgs& args) {
+  tessera::LoadedModel model = load_any_model(args.in);
+  if (is_onnx(args.out)) {
+#ifdef TESSERA_APP_ONNX
+    tessera::save_onnx(model.network, args.out);
+#else
+    throw std::invalid_argument(args.out + ": this " + program + " was built without ONNX");
+#endif
+  } else {
+    tessera::save_model(args.out, model.network, model.metadata);
+  }
+  fmt::print("Converted {} ({} layers, {} parameters) to {}\n", args.in, model.network.size(),
+             model.network.parameter_count(), args.out);
+  if (is_onnx(args.out) && !model.metadata.empty()) {
+    fmt::print(
+        "(the model file's metadata, such as its loss and data columns, has no place in ONNX and was left out)\n");
+  }
+  return 0;
 }
 
 int run_describe(const DescribeArgs& args) {

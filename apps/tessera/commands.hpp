@@ -43,6 +43,11 @@ struct PredictArgs {
   int threads = 0;
 };
 
+// Between Tessera's model files and ONNX, by the files' extensions (.onnx or not).
+struct ConvertArgs {
+  std::string in, out;
+};
+
 struct DescribeArgs {
   std::string model = "mlp";
   std::string data;  // empty: MNIST's shapes (28×28 images, 10 classes)
@@ -54,6 +59,7 @@ extern std::string program;
 int run_train(const TrainArgs& args);
 int run_eval(const EvalArgs& args);
 int run_predict(const PredictArgs& args);
+int run_convert(const ConvertArgs& args);
 // Prints a preset (or a description file, checked) as a model description.
 int run_describe(const DescribeArgs& args);
 

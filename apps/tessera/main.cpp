@@ -110,18 +110,24 @@ int main(int argc, char** argv) {
   EvalArgs eval;
   eval.data_dir = default_data_dir();
   auto* e = app.add_subcommand("eval", "loss and accuracy (or RMSE, MAE, R²) of a saved model on test data");
-  e->add_option("--load", eval.load, "model file")->required();
+  e->add_option("--load", eval.load, "model file (Tessera's, or FILE.onnx)")->required();
   e->add_option("--data", eval.data_dir, "a CSV file of rows with their targets, or an IDX folder (its test set)");
   e->add_option("--threads", eval.threads, threads_help)->check(CLI::Range(1, 4096));
 
   PredictArgs predict;
   predict.data_dir = default_data_dir();
   auto* p = app.add_subcommand("predict", "a saved model's predictions: for every row of a CSV, or one test image");
-  p->add_option("--load", predict.load, "model file")->required();
+  p->add_option("--load", predict.load, "model file (Tessera's, or FILE.onnx)")->required();
   p->add_option("--data", predict.data_dir, "a CSV file of rows (the target column may be absent), or an IDX folder");
   p->add_option("--output", predict.output, "table: write the predictions to this CSV file (default: standard output)");
   p->add_option("--index", predict.index, "IDX: the test image to draw and predict");
   p->add_option("--threads", predict.threads, threads_help)->check(CLI::Range(1, 4096));
+
+  ConvertArgs convert;
+  auto* c =
+      app.add_subcommand("convert", "convert a model between Tessera's file format and ONNX (by extension: .onnx)");
+  c->add_option("in", convert.in, "the model to read")->required();
+  c->add_option("out", convert.out, "the file to write (written atomically)")->required();
 
   DescribeArgs describe;
   auto* d = app.add_subcommand("describe",
@@ -151,6 +157,7 @@ int main(int argc, char** argv) {
     if (t->parsed()) return run_train(train);
     if (e->parsed()) return run_eval(eval);
     if (d->parsed()) return run_describe(describe);
+    if (c->parsed()) return run_convert(convert);
     return run_predict(predict);
   } catch (const std::exception& error) {
     std::fflush(stdout);
