@@ -4,6 +4,7 @@
 //
 //   bench_train [--data DIR] [--models seed,mlp,cnn] [--batch 32,128,256] [--threads 1,2] [--epochs 3]
 //               [--no-inference] [--json]
+//   bench_train --load FILE [--threads 1]   batch-1 latency of a model file (Tessera's or .onnx) only
 // --json prints one JSON object per measurement (compare_pytorch.py reads them).
 #include <fmt/format.h>
 #include <sys/resource.h>
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <vector>
 
@@ -20,6 +22,9 @@
 #include "median.hpp"
 #include "preset_runs.hpp"
 #include "tessera/tessera.hpp"
+#ifdef TESSERA_BENCH_ONNX
+#include "tessera/onnx.hpp"
+#endif
 
 namespace {
 
@@ -40,20 +45,36 @@ struct InferenceResult {
   double batch1000_per_s;  // images per second at batch 1000
 };
 
-InferenceResult inference(const tessera::data::Split& data, const tessera_app::Preset& preset) {
-  tessera::Graph net = tessera::bench::inference_network(data.test, preset);
-  const auto order = data.test.sequential_order();
+// Microseconds per forward pass of one test image, the median over the test set.
+double batch1_latency_us(tessera::Graph& net, const tessera::data::Dataset& test) {
+  const auto order = test.sequential_order();
   std::int32_t label = 0;
   tessera::Tensor one(net.in_shape().with_batch(1));
   std::vector<double> latencies;
-  for (std::int64_t i = 0; i < data.test.size(); ++i) {
-    data.test.gather(order, i, one, std::span<std::int32_t>(&label, 1));
+  for (std::int64_t i = 0; i < test.size(); ++i) {
+    test.gather(order, i, one, std::span<std::int32_t>(&label, 1));
     const auto start = Clock::now();
     net.forward(one);
     latencies.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
   }
-  return {tessera::bench::median(latencies),
+  return tessera::bench::median(latencies);
+}
+
+InferenceResult inference(const tessera::data::Split& data, const tessera_app::Preset& preset) {
+  tessera::Graph net = tessera::bench::inference_network(data.test, preset);
+  return {batch1_latency_us(net, data.test),
           tessera::bench::median(tessera::bench::inference_rates(data.test, preset, 1000, 3))};
+}
+
+tessera::Graph load_any_model(const std::string& file) {
+  if (std::filesystem::path(file).extension() == ".onnx") {
+#ifdef TESSERA_BENCH_ONNX
+    return tessera::load_onnx(file);
+#else
+    throw std::invalid_argument(file + ": bench_train was built without ONNX");
+#endif
+  }
+  return std::move(tessera::load_model(file).network);
 }
 
 // The largest resident set of this process so far (the MNIST arrays included).
@@ -77,6 +98,8 @@ int main(int argc, char** argv) {
   app.add_option("--epochs", o.epochs, "epochs per measurement (the median is reported)")->check(CLI::PositiveNumber);
   app.add_flag("!--no-inference", o.inference, "skip the inference measurements");
   app.add_flag("--json", o.json, "one JSON object per line instead of a table");
+  std::string load;
+  app.add_option("--load", load, "measure only the batch-1 latency of this model file (Tessera's or FILE.onnx)");
   bool machine_only = false;
   app.add_flag("--machine", machine_only, "print where it runs (CPU, caches, block sizes, FMA peak) and exit");
   CLI11_PARSE(app, argc, argv);
@@ -87,6 +110,18 @@ int main(int argc, char** argv) {
 
   try {
     const tessera::data::Split data = tessera::data::load_mnist(o.data);
+    if (!load.empty()) {
+      tessera::Graph net = load_any_model(load);
+      net.eval();
+      for (int t : o.threads) {
+        tessera::ThreadLimit limit(t);
+        fmt::print(R"({{"kind": "inference", "model": "{}", "threads": {}, "latency_us": {:.2f}}})"
+                   "\n",
+                   load, t, batch1_latency_us(net, data.test));
+        std::fflush(stdout);
+      }
+      return 0;
+    }
     if (!o.json) {
       fmt::print("{}epochs of {} examples, median of {}\n\n", tessera::bench::machine_banner(o.threads),
                  data.train.size(), o.epochs);

@@ -319,6 +319,11 @@ BOOST_AUTO_TEST_CASE(unsupported_and_hostile_models_are_clear_errors) {
   }
   {
     onnx::ModelProto m = tiny_model();
+    add_matmul(m, {4, 0}, 0);  // a layer of no outputs: Dense refuses it
+    expect(m, "node 1 'mm' (MatMul): ");
+  }
+  {
+    onnx::ModelProto m = tiny_model();
     add_matmul(m, {4, 3}, 12);
     m.mutable_graph()->mutable_node(1)->set_input(1, "missing");
     expect(m, "node 1 'mm' (MatMul): B 'missing' is not a constant");

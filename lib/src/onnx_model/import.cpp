@@ -86,7 +86,11 @@ class Importer {
       where_ = "node " + std::to_string(i) + " '" + node.name() + "' (" + node.op_type() + "): ";
       if (!node.domain().empty() && node.domain() != "ai.onnx")
         fail("the operator domain '" + node.domain() + "' is not supported");
-      translate(node, i);
+      try {
+        translate(node, i);
+      } catch (const std::invalid_argument& e) {
+        fail(e.what());  // a layer refusing its arguments (an extent of 0, say)
+      }
     }
     where_.clear();
     set_outputs(g);
