@@ -1,5 +1,6 @@
 # The app with ONNX files: eval and predict --load FILE.onnx, convert both ways (the converted files
-# give the same predictions), and a model that does not fit the data is a clear error.
+# give the same predictions), every preset exports (passing onnx.checker where installed), and a
+# model that does not fit the data is a clear error.
 #   cmake -DAPP=... -DDATA=... -DONNX=tests/data/onnx -DWORK=... -P check_onnx_app.cmake
 function(app expect_rc)
   execute_process(COMMAND ${APP} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -38,4 +39,28 @@ app(2 convert ${WORK}/junk.onnx ${WORK}/out.tsr)
 if(NOT out MATCHES "junk.onnx: it is not an ONNX model" OR EXISTS ${WORK}/out.tsr)
   message(FATAL_ERROR "converting a corrupt ONNX file:\n${out}")
 endif()
+# Every preset, trained briefly, converts to ONNX (accepted by onnx.checker where python3-onnx is
+# installed) and back with the same test accuracy.
+execute_process(COMMAND /usr/bin/python3 -c "import onnx" RESULT_VARIABLE no_checker OUTPUT_QUIET ERROR_QUIET)
+if(no_checker)
+  message("skipped onnx.checker: /usr/bin/python3 has no onnx module (python3-onnx)")
+endif()
+foreach(preset seed mlp cnn resnet)
+  app(0 train --model ${preset} --data ${DATA} --epochs 1 --limit-train 256 --threads 2 --save ${WORK}/${preset}.tsr)
+  app(0 eval --load ${WORK}/${preset}.tsr --data ${DATA})
+  string(REGEX MATCH "accuracy [0-9.]+%" trained "${out}")
+  app(0 convert ${WORK}/${preset}.tsr ${WORK}/${preset}.onnx)
+  app(0 eval --load ${WORK}/${preset}.onnx --data ${DATA})
+  string(REGEX MATCH "accuracy [0-9.]+%" exported "${out}")
+  if(NOT trained OR NOT exported STREQUAL trained)
+    message(FATAL_ERROR "preset ${preset}: ${exported} as ONNX, ${trained} as trained")
+  endif()
+  if(NOT no_checker)
+    execute_process(COMMAND /usr/bin/python3 -c "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)"
+                            ${WORK}/${preset}.onnx RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "onnx.checker rejects the ${preset} preset's export:\n${out}")
+    endif()
+  endif()
+endforeach()
 message("the app handles ONNX files")
