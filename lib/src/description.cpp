@@ -59,6 +59,7 @@ const std::map<std::string, std::vector<Option>>& kinds() {
       {"Tanh", {}},
       {"Identity", {}},
       {"Softmax", {}},
+      {"LogSoftmax", {}},
       {"GELU", {}},
       {"SiLU", {}},
       {"GlobalAvgPool2D", {}},

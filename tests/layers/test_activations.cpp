@@ -96,3 +96,30 @@ BOOST_AUTO_TEST_CASE(softmax_normalises_is_stable_and_has_the_right_gradient) {
   check_gradient("softmax dx", x.data(), dx.data(), x.size(), loss);
   BOOST_CHECK_THROW(Softmax().connect(Shape{2, 3}), std::invalid_argument);
 }
+
+BOOST_AUTO_TEST_CASE(log_softmax_is_the_log_of_softmax_stable_with_the_right_gradient) {
+  std::mt19937_64 rng(4);
+  LogSoftmax log_softmax;
+  Softmax softmax;
+  log_softmax.connect(Shape{10});
+  softmax.connect(Shape{10});
+  Tensor x(Shape{5, 10}), y(Shape{5, 10}), p(Shape{5, 10}), r(Shape{5, 10}), dx(Shape{5, 10});
+  fill_uniform(x, rng, -3.0f, 3.0f);
+  fill_uniform(r, rng);
+  log_softmax.forward(x, y);
+  softmax.forward(x, p);
+  for (std::int64_t i = 0; i < y.size(); ++i) BOOST_TEST(std::abs(std::exp(y[i]) - p[i]) < 1e-6f);
+  x.at(4, 2) = 1000.0f;  // exp would overflow without the max subtracted
+  log_softmax.forward(x, y);
+  BOOST_TEST(y.at(4, 2) == 0.0f);
+  BOOST_TEST(std::isfinite(y.at(4, 3)));
+  x.at(4, 2) = 0.5f;
+  log_softmax.forward(x, y);
+  log_softmax.backward(x, y, r, &dx, false);
+  const auto loss = [&] {
+    log_softmax.forward(x, y);
+    return weighted_sum(y, r);
+  };
+  check_gradient("log-softmax dx", x.data(), dx.data(), x.size(), loss);
+  BOOST_CHECK_THROW(LogSoftmax().connect(Shape{2, 3}), std::invalid_argument);
+}

@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(import_translates_layouts) {
   BOOST_TEST(cnn.in_shape().to_string() == Shape({28, 28, 1}).to_string());
   BOOST_TEST(cnn.summary().find("Flatten") != std::string::npos);
   // resnet: every BatchNormalization is a BatchNorm with its running statistics as buffers; the GELU
-  // of the operators sample is one layer, and its scaling one Normalize.
+  // of the operators sample is one layer, and each scaling by constants one Normalize.
   Graph res = load_onnx(kData + "resnet.onnx");
   int batch_norms = 0;
   for (std::size_t i = 0; i < res.size(); ++i) batch_norms += res.layer(i).spec().kind == "BatchNorm";
@@ -123,7 +123,7 @@ BOOST_AUTO_TEST_CASE(import_translates_layouts) {
     normalizes += ops.layer(i).spec().kind == "Normalize";
   }
   BOOST_TEST(gelus == 1);
-  BOOST_TEST(normalizes == 1);
+  BOOST_TEST(normalizes == 2);  // the input's (x − 0.5) / 0.25 · 0.5 + 0.125, and the softmax · 3
 }
 
 BOOST_AUTO_TEST_CASE(an_imported_model_fine_tunes) {
@@ -173,6 +173,7 @@ Graph every_layer() {
   Node f = g.add(Concat(), {d, e}, "features");
   f = g.add(Dense(40, 7), f, "fc2");
   f = g.add(Sigmoid(), f, "sigmoid");
+  f = g.add(LogSoftmax(), f, "log_softmax");
   g.add(Softmax(), g.add(Dense(7, 5), f, "fc3"), "probabilities");
   g.initialize(5, Init::Normal);
   // Running statistics other than 0 and 1.

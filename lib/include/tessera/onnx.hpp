@@ -12,7 +12,7 @@
 //
 // Supported (opsets 11 to 18, the default domain): Gemm, MatMul (2-D, constant B), Add (a bias after
 // Gemm/MatMul, two tensors of one shape, or a scalar), Sub/Mul/Div by a scalar, Relu, LeakyRelu,
-// Sigmoid, Tanh, Elu, Gelu and its Erf form, Softmax (over features), Conv (2-D, square kernel,
+// Sigmoid, Tanh, Elu, Gelu and its Erf form, Softmax and LogSoftmax (over features), Conv (2-D, square kernel,
 // equal strides and pads, dilation 1, group 1), MaxPool, AveragePool (no padding), GlobalAveragePool,
 // BatchNormalization (inference form), Flatten, Reshape to [batch, features] with a constant shape,
 // Concat (channels or features), Dropout and Identity (dropped), Constant. Anything else (operator,

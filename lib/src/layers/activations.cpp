@@ -143,4 +143,39 @@ void Softmax::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tenso
   }
 }
 
+Shape LogSoftmax::infer_out_shape(const Shape& in) const {
+  if (in.rank() != 1 || in[0] < 1) {
+    throw std::invalid_argument("LogSoftmax takes vectors of shape [n] with n >= 1, got " + in.to_string());
+  }
+  return in;
+}
+
+void LogSoftmax::forward(const Tensor& x, Tensor& y) {
+  const std::int64_t batch = detail::check_forward(*this, x, y);
+  const std::int64_t n = in_shape()[0];
+  for (std::int64_t r = 0; r < batch; ++r) {
+    const float* in = x.data() + r * n;
+    float* out = y.data() + r * n;
+    const float top = *std::max_element(in, in + n);
+    float sum = 0.0f;
+    for (std::int64_t i = 0; i < n; ++i) sum += std::exp(in[i] - top);
+    const float shift = top + std::log(sum);
+    for (std::int64_t i = 0; i < n; ++i) out[i] = in[i] - shift;
+  }
+}
+
+void LogSoftmax::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool /*accumulate*/) {
+  const std::int64_t batch = detail::check_backward(*this, x, y, dy, dx);
+  if (dx == nullptr) return;
+  const std::int64_t n = in_shape()[0];
+  for (std::int64_t r = 0; r < batch; ++r) {
+    const float* out = y.data() + r * n;
+    const float* g = dy.data() + r * n;
+    float* gx = dx->data() + r * n;
+    float total = 0.0f;
+    for (std::int64_t i = 0; i < n; ++i) total += g[i];
+    for (std::int64_t i = 0; i < n; ++i) gx[i] = g[i] - std::exp(out[i]) * total;
+  }
+}
+
 }  // namespace tessera

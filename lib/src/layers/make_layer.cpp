@@ -132,6 +132,7 @@ std::unique_ptr<Layer> make_builtin_layer(const LayerSpec& spec) {
   }
   std::unique_ptr<Layer> layer;
   if (spec.kind == "Softmax") layer = std::make_unique<Softmax>();
+  if (spec.kind == "LogSoftmax") layer = std::make_unique<LogSoftmax>();
   if (spec.kind == "GELU") layer = std::make_unique<GELU>();
   if (spec.kind == "GlobalAvgPool2D") layer = std::make_unique<GlobalAvgPool2D>();
   if (spec.kind == "SiLU") layer = std::make_unique<SiLU>();

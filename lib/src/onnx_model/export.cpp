@@ -167,9 +167,9 @@ class Exporter {
       add_node("Div", {name + ".centred", scalar(detail::float_of_arg(spec, 1))}, name);
       return;
     }
-    if (kind == "Softmax") {
+    if (kind == "Softmax" || kind == "LogSoftmax") {
       if (image(node)) fail("a softmax over the channels of an image has no ONNX form here");
-      return set_int(add_node("Softmax", in, name), "axis", -1);
+      return set_int(add_node(kind, in, name), "axis", -1);
     }
     if (kind == "MaxPool2D" || kind == "AvgPool2D") {
       onnx::NodeProto* n = add_node(kind == "MaxPool2D" ? "MaxPool" : "AveragePool", in, name);
@@ -191,7 +191,8 @@ class Exporter {
     if (kind == "Add") return void(add_node("Add", in, name));
     if (kind == "Concat") return set_int(add_node("Concat", in, name), "axis", 1);
     fail(
-        "has no ONNX form (supported: Dense, Conv2D, the activations but SiLU, Softmax, pooling, BatchNorm, Flatten, "
+        "has no ONNX form (supported: Dense, Conv2D, the activations but SiLU, Softmax, LogSoftmax, pooling, "
+        "BatchNorm, Flatten, "
         "Add, Concat, Dropout, Normalize)");
   }
 

@@ -320,7 +320,7 @@ class Importer {
     if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "LeakyRelu" || op == "Elu" || op == "Gelu") {
       return elementwise(n);
     }
-    if (op == "Softmax") return softmax(n);
+    if (op == "Softmax" || op == "LogSoftmax") return softmax(n);
     if (op == "MaxPool" || op == "AveragePool") return pool(n);
     if (op == "GlobalAveragePool") return global_pool(n);
     if (op == "BatchNormalization") return batch_norm(n);
@@ -329,7 +329,7 @@ class Importer {
     if (op == "Dropout" || op == "Identity" || op == "Pad") return pass_through(n);
     fail(
         "the operator is not supported (supported: Gemm, MatMul, Add, Sub, Mul, Div, Relu, LeakyRelu, Sigmoid, "
-        "Tanh, Elu, Gelu, Erf as part of GELU, Softmax, Conv, MaxPool, AveragePool, GlobalAveragePool, "
+        "Tanh, Elu, Gelu, Erf as part of GELU, Softmax, LogSoftmax, Conv, MaxPool, AveragePool, GlobalAveragePool, "
         "BatchNormalization, Flatten, Reshape, Concat, Dropout, Identity, Pad of nothing, Constant)");
   }
 
@@ -607,7 +607,13 @@ class Importer {
     require_channel_order(x, n.input(0));
     Value y = x;
     y.bias_of = -1;
-    y.node = add_layer(std::make_unique<Softmax>(), {node_of(x, n.input(0))}, n.output(0), {});
+    std::unique_ptr<Layer> layer;
+    if (n.op_type() == "Softmax") {
+      layer = std::make_unique<Softmax>();
+    } else {
+      layer = std::make_unique<LogSoftmax>();
+    }
+    y.node = add_layer(std::move(layer), {node_of(x, n.input(0))}, n.output(0), {});
     y.affine.reset();
     define(n.output(0), y);
   }

@@ -72,4 +72,18 @@ class Softmax final : public Layer {
   Shape infer_out_shape(const Shape& in) const override;
 };
 
+// log(softmax(x)) computed stably: what PyTorch classifiers trained with NLLLoss end with.
+class LogSoftmax final : public Layer {
+ public:
+  std::string name() const override { return "LogSoftmax"; }
+  LayerSpec spec() const override { return {"LogSoftmax", {}}; }
+  // Each example [B, n]: y_i = x_i − max x − log Σ_j exp(x_j − max x).
+  void forward(const Tensor& x, Tensor& y) override;
+  // dx_i = dy_i − exp(y_i) Σ_j dy_j.
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, bool accumulate) override;
+
+ protected:
+  Shape infer_out_shape(const Shape& in) const override;
+};
+
 }  // namespace tessera
