@@ -108,12 +108,17 @@ void ElementwiseActivation::backward(const Tensor& x, const Tensor& y, const Ten
   }
 }
 
-Shape Softmax::infer_out_shape(const Shape& in) const {
+namespace {
+// Softmax and LogSoftmax take one vector per example.
+Shape vectors_only(const std::string& layer, const Shape& in) {
   if (in.rank() != 1 || in[0] < 1) {
-    throw std::invalid_argument("Softmax takes vectors of shape [n] with n >= 1, got " + in.to_string());
+    throw std::invalid_argument(layer + " takes vectors of shape [n] with n >= 1, got " + in.to_string());
   }
   return in;
 }
+}  // namespace
+
+Shape Softmax::infer_out_shape(const Shape& in) const { return vectors_only(name(), in); }
 
 void Softmax::forward(const Tensor& x, Tensor& y) {
   const std::int64_t batch = detail::check_forward(*this, x, y);
@@ -143,12 +148,7 @@ void Softmax::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tenso
   }
 }
 
-Shape LogSoftmax::infer_out_shape(const Shape& in) const {
-  if (in.rank() != 1 || in[0] < 1) {
-    throw std::invalid_argument("LogSoftmax takes vectors of shape [n] with n >= 1, got " + in.to_string());
-  }
-  return in;
-}
+Shape LogSoftmax::infer_out_shape(const Shape& in) const { return vectors_only(name(), in); }
 
 void LogSoftmax::forward(const Tensor& x, Tensor& y) {
   const std::int64_t batch = detail::check_forward(*this, x, y);
