@@ -186,6 +186,41 @@ BOOST_AUTO_TEST_CASE(an_activation_is_fused_only_where_its_input_has_one_use) {
   test::check_network_gradients(g, "fusion", 5, tol);
 }
 
+BOOST_AUTO_TEST_CASE(a_relu_after_an_add_is_fused_and_changes_no_bit) {
+  // The same residual sum twice: once with the ReLU fused into the Add, once with the sum also an
+  // output (two uses: not fused). Outputs and gradients bit-identical, gradients right.
+  const auto build = [](bool fused) {
+    Graph g;
+    const Node x = g.input(Shape{6}, "x");
+    const Node a = g.add(Dense(6, 5), x, "a");
+    const Node sum = g.add(Add(), {a, g.add(Dense(6, 5), x, "b")}, "sum");
+    const Node relu = g.add(ReLU(), sum, "relu");
+    const Node out = g.add(Dense(5, 3), relu, "out");
+    g.set_outputs(fused ? std::vector<Node>{out} : std::vector<Node>{out, sum});
+    g.initialize(9, Init::Normal);
+    return g;
+  };
+  Graph fused = build(true), plain = build(false);
+  BOOST_TEST(fused.profile()[3].name == "ReLU (fused)");
+  BOOST_TEST(plain.profile()[3].name == "ReLU");
+  Tensor x(Shape{7, 6});
+  std::mt19937_64 rng(4);
+  fill_uniform(x, rng, -2.0f, 2.0f);
+  const Tensor y = fused.forward(x).clone();
+  BOOST_TEST(same_bits(y, plain.forward_all(std::span<const Tensor>(&x, 1))[0]));
+  Tensor dy(y.shape());
+  fill_uniform(dy, rng);
+  Tensor zero_sum(Shape{7, 5});
+  zero_sum.fill(0.0f);
+  fused.backward(dy);
+  const Tensor d_outputs[2] = {dy.view(), zero_sum.view()};
+  plain.backward_all(d_outputs);
+  BOOST_TEST(same_bits(fused.gradients(), plain.gradients()));
+  test::Tolerance tol{1e-3, 3e-3, 2e-2};
+  tol.kink = 1e-5;
+  test::check_network_gradients(fused, "Add + ReLU", 5, tol);
+}
+
 BOOST_AUTO_TEST_CASE(a_deep_chain_shares_two_gradient_buffers) {
   Graph g;
   Node h = g.input(Shape{16});

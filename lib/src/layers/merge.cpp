@@ -95,6 +95,11 @@ double Add::flops_per_example() const {
   return static_cast<double>(in_shapes().size() - 1) * static_cast<double>(out_shape().elements());
 }
 
+bool Add::fuse(Activation activation) {
+  relu_ = activation == Activation::ReLU;
+  return relu_;
+}
+
 void Add::forward_inputs(std::span<const Tensor> xs, Tensor& y) {
   check_inputs(xs, y);
   float* out = y.data();
@@ -105,6 +110,10 @@ void Add::forward_inputs(std::span<const Tensor> xs, Tensor& y) {
     for (std::size_t k = 2; k < xs.size(); ++k) {
       const float* c = xs[k].data();
       for (std::int64_t i = begin; i < end; ++i) out[i] += c[i];
+    }
+    // As the ReLU layer computes it (x > 0 ? x : 0), so that fusing changes no bit.
+    if (relu_) {
+      for (std::int64_t i = begin; i < end; ++i) out[i] = out[i] > 0.0f ? out[i] : 0.0f;
     }
   });
 }

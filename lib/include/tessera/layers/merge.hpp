@@ -50,14 +50,19 @@ class Add final : public MergeLayer {
   std::string name() const override { return "Add"; }
   LayerSpec spec() const override { return {"Add", {}}; }
   double flops_per_example() const override;
-  // xs: k × [B, S...] → y: [B, S...].
+  // A ReLU after it (a residual block's) is applied in the same pass over the sum.
+  bool fuse(Activation activation) override;
+  // xs: k × [B, S...] → y: [B, S...] (max(sum, 0) with a ReLU fused).
   void forward_inputs(std::span<const Tensor> xs, Tensor& y) override;
-  // dxs[k] = dy for each k.
+  // dxs[k] = dy for each k (dy already through a fused ReLU's derivative, by the ReLU's backward).
   void backward_inputs(std::span<const Tensor> xs, const Tensor& y, const Tensor& dy,
                        std::span<Tensor* const> dxs) override;
 
  protected:
   Shape infer_merged_shape(std::span<const Shape> ins) const override;
+
+ private:
+  bool relu_ = false;
 };
 
 // The inputs side by side along their last axis: features of [F] inputs, channels of [H, W, C]
