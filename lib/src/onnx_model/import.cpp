@@ -556,7 +556,7 @@ class Importer {
     } else if (op == "Div" && !constant_first) {
       stddev *= s;
     } else {
-      fail("a constant " + op + "ed by a tensor is not supported");
+      fail("a constant minus or divided by a tensor (c − x, c / x) is not supported");
     }
     y.affine = std::pair<double, double>{mean, stddev};
     y.bias_of = -1;
