@@ -78,46 +78,33 @@ std::optional<std::string> read_constant(const onnx::TensorProto& t, Constant& o
     out.dims.push_back(d);
   }
   const auto n = static_cast<std::size_t>(count);
-  const auto mismatch = [&](std::size_t have) {
-    return "tensor '" + t.name() + "' has " + std::to_string(have) + " values where its extents say " +
-           std::to_string(count);
+  // Raw little-endian bytes of Stored, or the typed repeated field, as `out` (n values exactly).
+  const auto take = [&]<class Stored, class Out>(const auto& field,
+                                                 std::vector<Out>& into) -> std::optional<std::string> {
+    const std::size_t have =
+        t.has_raw_data() ? t.raw_data().size() / sizeof(Stored) : static_cast<std::size_t>(field.size());
+    if (have != n || (t.has_raw_data() && t.raw_data().size() % sizeof(Stored) != 0)) {
+      return "tensor '" + t.name() + "' has " + std::to_string(have) + " values where its extents say " +
+             std::to_string(count);
+    }
+    if (t.has_raw_data()) {
+      std::vector<Stored> v;
+      from_raw(t.raw_data(), v, n);
+      into.assign(v.begin(), v.end());
+    } else {
+      into.assign(field.begin(), field.end());
+    }
+    return std::nullopt;
   };
   switch (t.data_type()) {
     case onnx::TensorProto_DataType_FLOAT:
-      if (t.has_raw_data()) {
-        if (t.raw_data().size() != n * 4) return mismatch(t.raw_data().size() / 4);
-        from_raw(t.raw_data(), out.floats, n);
-      } else {
-        if (static_cast<std::size_t>(t.float_data_size()) != n)
-          return mismatch(static_cast<std::size_t>(t.float_data_size()));
-        out.floats.assign(t.float_data().begin(), t.float_data().end());
-      }
-      return std::nullopt;
+      return take.operator()<float>(t.float_data(), out.floats);
     case onnx::TensorProto_DataType_INT64:
       out.is_int = true;
-      if (t.has_raw_data()) {
-        if (t.raw_data().size() != n * 8) return mismatch(t.raw_data().size() / 8);
-        from_raw(t.raw_data(), out.ints, n);
-      } else {
-        if (static_cast<std::size_t>(t.int64_data_size()) != n)
-          return mismatch(static_cast<std::size_t>(t.int64_data_size()));
-        out.ints.assign(t.int64_data().begin(), t.int64_data().end());
-      }
-      return std::nullopt;
-    case onnx::TensorProto_DataType_INT32: {
+      return take.operator()<std::int64_t>(t.int64_data(), out.ints);
+    case onnx::TensorProto_DataType_INT32:
       out.is_int = true;
-      if (t.has_raw_data()) {
-        if (t.raw_data().size() != n * 4) return mismatch(t.raw_data().size() / 4);
-        std::vector<std::int32_t> v;
-        from_raw(t.raw_data(), v, n);
-        out.ints.assign(v.begin(), v.end());
-      } else {
-        if (static_cast<std::size_t>(t.int32_data_size()) != n)
-          return mismatch(static_cast<std::size_t>(t.int32_data_size()));
-        out.ints.assign(t.int32_data().begin(), t.int32_data().end());
-      }
-      return std::nullopt;
-    }
+      return take.operator()<std::int32_t>(t.int32_data(), out.ints);
     default:
       return "tensor '" + t.name() + "' holds " + type_name(t.data_type()) +
              " values (float, int64 or int32 supported)";
