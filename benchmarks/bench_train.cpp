@@ -13,8 +13,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <vector>
 
 #include "../apps/tessera/presets.hpp"

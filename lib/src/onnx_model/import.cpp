@@ -295,9 +295,20 @@ class Importer {
       if (!ok) fail("the attribute '" + a.name() + "' is not supported");
     }
   }
-  void require_value(const onnx::NodeProto& n, const std::string& attr, std::int64_t got, std::int64_t want) {
+  void require_value(const std::string& attr, std::int64_t got, std::int64_t want) {
     if (got != want) fail(attr + " = " + std::to_string(got) + " is not supported (only " + std::to_string(want) + ")");
-    (void)n;
+  }
+
+  // A layer that keeps its input's layout (extents, squeezing, feature order): applied to value `x`
+  // (named `input`), its output defined as `output`. A pending Normalize of x becomes the layer's
+  // input, so the output carries none.
+  void keep_layout(Value& x, const std::string& input, std::unique_ptr<Layer> layer, const std::string& output,
+                   LayerData data = {}) {
+    Value y = x;
+    y.affine.reset();
+    y.bias_of = -1;
+    y.node = add_layer(std::move(layer), {node_of(x, input)}, output, std::move(data));
+    define(output, y);
   }
 
   // ---- operators ----
@@ -305,12 +316,7 @@ class Importer {
   void translate(const onnx::NodeProto& n, int index) {
     const std::string& op = n.op_type();
     if (const auto it = gelu_at_.find(index); it != gelu_at_.end()) {
-      Value& x = operand(n, 0);
-      Value out = x;
-      out.node = add_layer(std::make_unique<GELU>(), {node_of(x, n.input(0))}, it->second, {});
-      out.bias_of = -1;
-      out.affine.reset();
-      define(it->second, out);
+      keep_layout(operand(n, 0), n.input(0), std::make_unique<GELU>(), it->second);
       return;
     }
     if (op == "Constant") return;  // read before the other nodes
@@ -368,7 +374,7 @@ class Importer {
     require_outputs(n, 1);
     if (gemm) {
       allow_attributes(n, {"alpha", "beta", "transA", "transB"});
-      require_value(n, "transA", attr_int(n, "transA").value_or(0), 0);
+      require_value("transA", attr_int(n, "transA").value_or(0), 0);
     } else {
       allow_attributes(n, {});
     }
@@ -438,7 +444,7 @@ class Importer {
     const std::int64_t out = w.dims[0], in = w.dims[1], k = w.dims[2];
     if (w.dims[3] != k)
       fail("the kernel is " + std::to_string(w.dims[2]) + "×" + std::to_string(w.dims[3]) + " (only square kernels)");
-    require_value(n, "group", attr_int(n, "group").value_or(1), 1);
+    require_value("group", attr_int(n, "group").value_or(1), 1);
     if (in != x.dims[0])
       fail("W has " + std::to_string(in) + " input channels for an image of " + std::to_string(x.dims[0]));
     if (auto ks = attr_ints(n, "kernel_shape"); ks && (*ks != Dims{k, k})) fail("kernel_shape does not match W");
@@ -589,12 +595,7 @@ class Importer {
       if (attr_string(n, "approximate", "none") != "none") fail("the tanh approximation of GELU is not supported");
       layer = std::make_unique<GELU>();
     }
-    Value& x = operand(n, 0);
-    Value y = x;
-    y.bias_of = -1;
-    y.node = add_layer(std::move(layer), {node_of(x, n.input(0))}, n.output(0), {});
-    y.affine.reset();
-    define(n.output(0), y);
+    keep_layout(operand(n, 0), n.input(0), std::move(layer), n.output(0));
   }
 
   void softmax(const onnx::NodeProto& n) {
@@ -605,17 +606,13 @@ class Importer {
     if (x.dims.size() != 1 || (axis != 1 && axis != -1))
       fail("only a softmax over the features of [N, F] is supported");
     require_channel_order(x, n.input(0));
-    Value y = x;
-    y.bias_of = -1;
     std::unique_ptr<Layer> layer;
     if (n.op_type() == "Softmax") {
       layer = std::make_unique<Softmax>();
     } else {
       layer = std::make_unique<LogSoftmax>();
     }
-    y.node = add_layer(std::move(layer), {node_of(x, n.input(0))}, n.output(0), {});
-    y.affine.reset();
-    define(n.output(0), y);
+    keep_layout(x, n.input(0), std::move(layer), n.output(0));
   }
 
   void pool(const onnx::NodeProto& n) {
@@ -623,12 +620,12 @@ class Importer {
     require_outputs(n, 1);
     if (max) {
       allow_attributes(n, {"kernel_shape", "strides", "pads", "dilations", "ceil_mode", "auto_pad", "storage_order"});
-      require_value(n, "storage_order", attr_int(n, "storage_order").value_or(0), 0);
+      require_value("storage_order", attr_int(n, "storage_order").value_or(0), 0);
       if (auto d = attr_ints(n, "dilations"); d && *d != Dims{1, 1}) fail("dilations other than 1 are not supported");
     } else {
       allow_attributes(n, {"kernel_shape", "strides", "pads", "ceil_mode", "auto_pad", "count_include_pad"});
     }
-    require_value(n, "ceil_mode", attr_int(n, "ceil_mode").value_or(0), 0);
+    require_value("ceil_mode", attr_int(n, "ceil_mode").value_or(0), 0);
     if (padding(n) != 0) fail("padded pooling is not supported");
     if (!attr_ints(n, "kernel_shape")) fail("no kernel_shape");
     const std::int64_t size = square_attribute(n, "kernel_shape", 1);
@@ -664,8 +661,8 @@ class Importer {
   void batch_norm(const onnx::NodeProto& n) {
     require_outputs(n, 1);
     allow_attributes(n, {"epsilon", "momentum", "training_mode", "spatial"});
-    require_value(n, "training_mode", attr_int(n, "training_mode").value_or(0), 0);
-    require_value(n, "spatial", attr_int(n, "spatial").value_or(1), 1);
+    require_value("training_mode", attr_int(n, "training_mode").value_or(0), 0);
+    require_value("spatial", attr_int(n, "spatial").value_or(1), 1);
     Value& x = operand(n, 0);
     require_channel_order(x, n.input(0));
     const std::int64_t channels = x.dims[0];
@@ -687,12 +684,7 @@ class Importer {
     data.parameters.insert(data.parameters.end(), c[1]->floats.begin(), c[1]->floats.end());
     data.buffers = c[2]->floats;
     data.buffers.insert(data.buffers.end(), c[3]->floats.begin(), c[3]->floats.end());
-    Value y = x;
-    y.bias_of = -1;
-    y.node = add_layer(std::make_unique<BatchNorm>(channels, momentum, eps), {node_of(x, n.input(0))}, n.output(0),
-                       std::move(data));
-    y.affine.reset();
-    define(n.output(0), y);
+    keep_layout(x, n.input(0), std::make_unique<BatchNorm>(channels, momentum, eps), n.output(0), std::move(data));
   }
 
   // Flatten (axis 1), or a Reshape with a constant shape to [batch, features].
@@ -703,7 +695,7 @@ class Importer {
     for (std::int64_t d : x.dims) features *= d;
     if (n.op_type() == "Flatten") {
       allow_attributes(n, {"axis"});
-      require_value(n, "axis", attr_int(n, "axis").value_or(1), 1);
+      require_value("axis", attr_int(n, "axis").value_or(1), 1);
     } else {
       allow_attributes(n, {"allowzero"});
       if (n.input_size() < 2) fail("no shape input");
