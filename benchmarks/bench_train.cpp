@@ -17,14 +17,12 @@
 #include <filesystem>
 #include <vector>
 
+#include "../apps/tessera/model_files.hpp"
 #include "../apps/tessera/presets.hpp"
 #include "fma_peak.hpp"
 #include "median.hpp"
 #include "preset_runs.hpp"
 #include "tessera/tessera.hpp"
-#ifdef TESSERA_BENCH_ONNX
-#include "tessera/onnx.hpp"
-#endif
 
 namespace {
 
@@ -66,17 +64,6 @@ InferenceResult inference(const tessera::data::Split& data, const tessera_app::P
           tessera::bench::median(tessera::bench::inference_rates(data.test, preset, 1000, 3))};
 }
 
-tessera::Graph load_any_model(const std::string& file) {
-  if (std::filesystem::path(file).extension() == ".onnx") {
-#ifdef TESSERA_BENCH_ONNX
-    return tessera::load_onnx(file);
-#else
-    throw std::invalid_argument(file + ": bench_train was built without ONNX");
-#endif
-  }
-  return std::move(tessera::load_model(file).network);
-}
-
 // The largest resident set of this process so far (the MNIST arrays included).
 double max_rss_mib() {
   rusage usage{};
@@ -111,7 +98,7 @@ int main(int argc, char** argv) {
   try {
     const tessera::data::Split data = tessera::data::load_mnist(o.data);
     if (!load.empty()) {
-      tessera::Graph net = load_any_model(load);
+      tessera::Graph net = std::move(tessera_app::load_any_model(load).network);
       net.eval();
       for (int t : o.threads) {
         tessera::ThreadLimit limit(t);

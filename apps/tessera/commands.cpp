@@ -12,9 +12,7 @@
 #include <optional>
 #include <stdexcept>
 
-#ifdef TESSERA_APP_ONNX
-#include "tessera/onnx.hpp"
-#endif
+#include "model_files.hpp"
 #include "presets.hpp"
 #include "report.hpp"
 #include "run_settings.hpp"
@@ -44,21 +42,6 @@ std::string joined(const std::vector<std::string>& names, std::size_t most = 8) 
 bool is_table(const std::string& path) {
   std::error_code ec;
   return std::filesystem::is_regular_file(path, ec);
-}
-
-bool is_onnx(const std::string& file) { return std::filesystem::path(file).extension() == ".onnx"; }
-
-// A model file of Tessera's, or an ONNX file (by its extension). An ONNX model's outputs are taken as
-// logits, as a Tessera classifier's are.
-tessera::LoadedModel load_any_model(const std::string& file) {
-  if (!is_onnx(file)) return tessera::load_model(file);
-#ifdef TESSERA_APP_ONNX
-  return tessera::LoadedModel{tessera::load_onnx(file), {{"format", "onnx"}}};
-#else
-  throw std::invalid_argument(file + ": this " + program +
-                              " was built without ONNX (Debian: apt-get install libonnx-dev libprotobuf-dev, then "
-                              "rebuild)");
-#endif
 }
 
 // The loss a model file was trained with (cross-entropy for files that do not say).
@@ -551,15 +534,7 @@ int run_predict(const PredictArgs& args) {
 
 int run_convert(const ConvertArgs& args) {
   tessera::LoadedModel model = load_any_model(args.in);
-  if (is_onnx(args.out)) {
-#ifdef TESSERA_APP_ONNX
-    tessera::save_onnx(model.network, args.out);
-#else
-    throw std::invalid_argument(args.out + ": this " + program + " was built without ONNX");
-#endif
-  } else {
-    tessera::save_model(args.out, model.network, model.metadata);
-  }
+  save_any_model(args.out, model);
   fmt::print("Converted {} ({} layers, {} parameters) to {}\n", args.in, model.network.size(),
              model.network.parameter_count(), args.out);
   if (is_onnx(args.out) && !model.metadata.empty()) {

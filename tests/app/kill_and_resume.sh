@@ -3,7 +3,8 @@
 # bit-identical to a run never interrupted: same saved model file, same per-epoch metrics (times
 # aside). Restarts alternate between `--resume FILE` and the first command run again unchanged (a
 # preempted job requeued), which continues its own --checkpoint. Usage:
-#   kill_and_resume.sh APP DATA WORK [MODEL]   DATA an IDX folder
+#   kill_and_resume.sh APP DATA WORK [MODEL [EXAMPLES]]   DATA an IDX folder; EXAMPLES trained on
+#                                                           per epoch (1000; fewer for a costly model)
 #   kill_and_resume.sh APP TABLE.csv WORK TARGET   a regression table, with validation and early stopping
 set -euo pipefail
 app=$1 data=$2 work=$3
@@ -15,7 +16,7 @@ if [[ -f $data ]]; then
   settings=(--target "${4:?the target column}" --epochs 150 --batch-size 8 --validation 0.2 --early-stopping 40)
   common=(--data "$data" --threads 2)
 else
-  settings=(--model "${4:-mlp}" --epochs 3 --batch-size 50 --limit-train 1000)
+  settings=(--model "${4:-mlp}" --epochs 3 --batch-size 50 --limit-train "${5:-1000}")
   common=(--data "$data" --limit-test 200 --threads 2)
 fi
 "$app" train "${settings[@]}" "${common[@]}" --save reference.tsr --metrics reference.jsonl >reference.log

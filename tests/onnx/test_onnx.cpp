@@ -341,12 +341,59 @@ BOOST_AUTO_TEST_CASE(unsupported_and_hostile_models_are_clear_errors) {
     m.mutable_graph()->mutable_output(0)->set_name("x");
     expect(m, "graph output 'x': is a graph input itself");
   }
+  {
+    // A graph input that no output depends on: the graph refuses it, as an OnnxError.
+    onnx::ModelProto m = tiny_model();
+    onnx::ValueInfoProto* extra = m.mutable_graph()->add_input();
+    *extra = m.graph().input(0);
+    extra->set_name("unused");
+    expect(m, "bad.onnx: Graph: node 1 'unused' leads to no output of the graph");
+  }
   // Not a protobuf at all, and no file.
   {
     std::ofstream(dir.path() / "junk.onnx") << "this is not an ONNX model";
     expect_error<OnnxError>([&] { load_onnx(dir.path() / "junk.onnx"); }, "junk.onnx: it is not an ONNX model");
     expect_error<OnnxError>([&] { load_onnx(dir.path() / "none.onnx"); }, "none.onnx: cannot read it");
   }
+}
+
+// A node whose result nothing reads (an exporter's leftover) is dropped, whatever it is, as a
+// runtime would never run it; the nodes the outputs need are translated as ever.
+BOOST_AUTO_TEST_CASE(nodes_that_no_output_needs_are_dropped) {
+  TempDir dir;
+  onnx::ModelProto m = tiny_model();
+  onnx::NodeProto* dead = m.mutable_graph()->add_node();
+  dead->set_name("leftover");
+  dead->set_op_type("Hardmax");  // not an operator Tessera knows: it must not matter here
+  dead->add_input("x");
+  dead->add_output("unused");
+  Graph net = load_onnx(write(dir, m, "dead.onnx"));
+  BOOST_TEST(net.size() == 1u);  // the Relu alone
+  Tensor x(Shape{2, 4});
+  for (std::int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i) - 3.5f;
+  const Tensor y = predict(net, x);
+  for (std::int64_t i = 0; i < x.size(); ++i) BOOST_TEST(y[i] == std::max(x[i], 0.0f));
+}
+
+// Found by fuzz_onnx: a node of PyTorch's GELU chain (Div → Erf → Add → Mul → Mul) without its
+// output was read past the end while the chain was being matched.
+BOOST_AUTO_TEST_CASE(a_gelu_chain_with_a_node_missing_its_output_is_a_clear_error) {
+  TempDir dir;
+  onnx::ModelProto sample;
+  {
+    std::ifstream in(kData + "operators.onnx", std::ios::binary);
+    BOOST_TEST_REQUIRE(sample.ParseFromIstream(&in));
+  }
+  int broken = 0;
+  for (int i = 0; i < sample.graph().node_size(); ++i) {
+    const std::string& name = sample.graph().node(i).name();
+    if (name != "/Div_1" && name != "/Erf" && name != "/Add_1" && name != "/Mul_1" && name != "/Mul_2") continue;
+    onnx::ModelProto m = sample;
+    m.mutable_graph()->mutable_node(i)->clear_output();
+    expect_error<OnnxError>([&] { load_onnx(write(dir, m, "bad.onnx")); }, "bad.onnx: node ");
+    ++broken;
+  }
+  BOOST_TEST(broken == 5);  // the sample still holds the whole chain
 }
 
 BOOST_AUTO_TEST_CASE(convolution_options_that_differ_are_refused) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -80,8 +81,9 @@ class Importer {
       constant_node(g.node(i));
     }
     find_gelu_patterns(g);
+    const std::vector<bool> live = nodes_reaching_outputs(g);
     for (int i = 0; i < g.node_size(); ++i) {
-      if (skipped_.count(i)) continue;
+      if (skipped_.count(i) || !live[static_cast<std::size_t>(i)]) continue;
       const onnx::NodeProto& node = g.node(i);
       where_ = "node " + std::to_string(i) + " '" + node.name() + "' (" + node.op_type() + "): ";
       if (!node.domain().empty() && node.domain() != "ai.onnx")
@@ -94,7 +96,11 @@ class Importer {
     }
     where_.clear();
     set_outputs(g);
-    write_parameters();
+    try {
+      write_parameters();
+    } catch (const std::logic_error& e) {
+      fail(e.what());  // the graph refusing its shape (a graph input that reaches no output, say)
+    }
     return std::move(graph_);
   }
 
@@ -144,6 +150,22 @@ class Importer {
     for (const onnx::ValueInfoProto& out : g.output()) readers_[out.name()].push_back(-1);
   }
 
+  // The nodes whose outputs some graph output depends on. Only these are translated: a node whose
+  // result nothing reads (an exporter's leftover) is dropped, as a runtime would never need it.
+  std::vector<bool> nodes_reaching_outputs(const onnx::GraphProto& g) const {
+    std::vector<bool> live(static_cast<std::size_t>(g.node_size()), false);
+    std::vector<std::string> pending;
+    for (const onnx::ValueInfoProto& out : g.output()) pending.push_back(out.name());
+    while (!pending.empty()) {
+      const auto it = producer_.find(pending.back());
+      pending.pop_back();
+      if (it == producer_.end() || live[static_cast<std::size_t>(it->second)]) continue;
+      live[static_cast<std::size_t>(it->second)] = true;
+      for (const std::string& in : g.node(it->second).input()) pending.push_back(in);
+    }
+    return live;
+  }
+
   // PyTorch (opset < 20) writes the exact GELU as Div(x, √2) → Erf → Add(·, 1) → Mul(x, ·) → Mul(·, 0.5)
   // (the two Muls in either order of operands, Div as Mul by 1/√2). Each such chain becomes one GELU,
   // made at its Div and named after its last Mul.
@@ -161,23 +183,33 @@ class Importer {
       if (n.input_size() != 2) return {};
       return n.input(0) == one ? n.input(1) : n.input(1) == one ? n.input(0) : std::string{};
     };
+    // A node of the chain must have exactly one output (a hostile file may give none) and come after
+    // the one it reads; anything else is left to translate(), which names what is wrong.
+    const auto sole_output = [](const onnx::NodeProto& n) {
+      return n.output_size() == 1 ? n.output(0) : std::string{};
+    };
+    const auto next_reader = [&](const onnx::NodeProto& n, int after) {
+      const int r = only_reader(sole_output(n));
+      return r > after ? r : -1;
+    };
     for (int e = 0; e < g.node_size(); ++e) {
       const onnx::NodeProto& erf = g.node(e);
       if (erf.op_type() != "Erf" || erf.input_size() != 1 || erf.output_size() != 1) continue;
       const auto d_it = producer_.find(erf.input(0));
-      if (d_it == producer_.end()) continue;
+      if (d_it == producer_.end() || d_it->second >= e) continue;
       const onnx::NodeProto& div = g.node(d_it->second);
-      if (div.input_size() != 2 || only_reader(div.output(0)) != e) continue;
+      if (div.input_size() != 2 || next_reader(div, d_it->second) != e) continue;
       const std::string x = div.input(0);
       const bool scaled = (div.op_type() == "Div" && scalar_near(div.input(1), kSqrt2)) ||
                           (div.op_type() == "Mul" && scalar_near(div.input(1), 1.0 / kSqrt2));
       if (!scaled) continue;
-      const int a = only_reader(erf.output(0));
+      const int a = next_reader(erf, e);
       if (a < 0 || g.node(a).op_type() != "Add" || !scalar_near(other_operand(g.node(a), erf.output(0)), 1.0)) continue;
-      const int m1 = only_reader(g.node(a).output(0));
+      const int m1 = next_reader(g.node(a), a);
       if (m1 < 0 || g.node(m1).op_type() != "Mul" || other_operand(g.node(m1), g.node(a).output(0)) != x) continue;
-      const int m2 = only_reader(g.node(m1).output(0));
-      if (m2 < 0 || g.node(m2).op_type() != "Mul" || !scalar_near(other_operand(g.node(m2), g.node(m1).output(0)), 0.5))
+      const int m2 = next_reader(g.node(m1), m1);
+      if (m2 < 0 || g.node(m2).op_type() != "Mul" || g.node(m2).output_size() != 1 ||
+          !scalar_near(other_operand(g.node(m2), g.node(m1).output(0)), 0.5))
         continue;
       gelu_at_[d_it->second] = g.node(m2).output(0);
       for (int n : {e, a, m1, m2}) skipped_.insert(n);
