@@ -2,10 +2,10 @@
 # TESSERA_TSAN=ON builds with ThreadSanitizer instead (scripts/tsan).
 if(TESSERA_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
-    message(FATAL_ERROR "TESSERA_FUZZ needs Clang (libFuzzer): configure with the fuzz preset")
+    message(FATAL_ERROR "TESSERA_FUZZ needs Clang (libFuzzer): configure with the asan preset")
   endif()
-  # Coverage for the fuzzer everywhere; the targets themselves link -fsanitize=fuzzer (tests/fuzz).
-  add_compile_options(-fsanitize=fuzzer-no-link)
+  # The fuzz targets (tests/fuzz) beside the tests, in the same ASan + UBSan build: coverage for the
+  # fuzzer on the readers' sources only (lib/CMakeLists.txt); the targets link -fsanitize=fuzzer.
   set(TESSERA_SANITIZE ON)
 endif()
 if(TESSERA_TSAN)
