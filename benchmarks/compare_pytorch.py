@@ -4,13 +4,15 @@
 Trains the app's presets (seed: 784-100-50-10 sigmoid/MSE/SGD, mlp: 784-512-256-10 ReLU/CE/Adam,
 cnn: two 5×5 convolutions with 2×2 max pooling, then 1024-128-10, ReLU/CE/Adam; resnet: three
 residual stages with batch norm, He initialisation, CE/Adam) with Tessera (bench_train) and with PyTorch, same data, batch size and thread count, each for a few
-epochs, interleaved, and prints the median examples/s over the epochs of each and the ratio. PyTorch's
+epochs, in --rounds interleaved rounds (Tessera, then PyTorch, again), and prints the median examples/s
+of each over the rounds, the median ratio and each round's. PyTorch's
 multi-thread runs use OMP_WAIT_POLICY=passive, its best setting here, and its cnn runs channels-last
 (NHWC) tensors, its faster layout here. On N cores, Tessera is compared
 with the better of PyTorch's 1- and N-thread runs. Also batch-1 inference latency (--inference).
 
   benchmarks/compare_pytorch.py [--bench build/release/benchmarks/bench_train] [--data DIR]
                                 [--models seed,mlp,cnn,resnet] [--batch 128] [--threads 1,2] [--epochs 3]
+                                [--rounds 3]
                                 [--inference] [--accuracy]
 
 Runs where `import torch` works (Debian: python3-torch); elsewhere it says so and exits 0.
@@ -232,6 +234,8 @@ def main():
     p.add_argument("--batch", default="128")
     p.add_argument("--threads", default=f"1,{os.cpu_count() or 1}")
     p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3,
+                   help="interleaved rounds (Tessera, then PyTorch) per configuration; medians over them")
     p.add_argument("--inference", action="store_true", help="also batch-1 inference latency")
     p.add_argument("--accuracy", action="store_true",
                    help="instead: each model's full recipe (cosine decay) with the test accuracy after each "
@@ -264,8 +268,9 @@ def main():
     print(openblas_environment()[1])
     if args.accuracy:
         return compare_accuracy(args, models, batches[0], threads[-1], torch.__version__)
-    print(f"Tessera vs PyTorch {torch.__version__}: examples/s over an epoch of MNIST, median of {args.epochs}; "
-          "peak resident memory of each training process (MiB, the MNIST arrays included)")
+    print(f"Tessera vs PyTorch {torch.__version__}: examples/s over an epoch of MNIST (median of {args.epochs} "
+          f"epochs), median over {args.rounds} interleaved rounds, and the ratio of each round; peak resident "
+          "memory of the training processes (MiB, the MNIST arrays included)")
     print(f"{'model':<6} {'batch':>5} {'threads':>7} {'Tessera':>10} {'PyTorch':>10} {'ratio':>7} "
           f"{'MiB T':>7} {'MiB P':>7}")
     summary = []
@@ -274,13 +279,21 @@ def main():
             pytorch_by_threads = {}
             tessera_by_threads = {}
             for t in threads:
-                row = run_tessera(args, model, batch, t)[0]
-                theirs = run_pytorch(args, model, batch, t)
-                tessera = row["examples_per_second"]
-                pytorch = statistics.median(theirs["rates"])
+                # Rounds alternate the two, so a drift of the shared machine falls on both: the ratio
+                # of each round, and the medians over the rounds.
+                ours, theirs, ratios, rss = [], [], [], (0.0, 0.0)
+                for _ in range(args.rounds):
+                    row = run_tessera(args, model, batch, t)[0]
+                    other = run_pytorch(args, model, batch, t)
+                    ours.append(row["examples_per_second"])
+                    theirs.append(statistics.median(other["rates"]))
+                    ratios.append(ours[-1] / theirs[-1])
+                    rss = (max(rss[0], row["max_rss_mib"]), max(rss[1], other["max_rss_mib"]))
+                tessera, pytorch = statistics.median(ours), statistics.median(theirs)
                 tessera_by_threads[t], pytorch_by_threads[t] = tessera, pytorch
-                print(f"{model:<6} {batch:>5} {t:>7} {tessera:>10.0f} {pytorch:>10.0f} {tessera / pytorch:>6.2f}x "
-                      f"{row['max_rss_mib']:>7.0f} {theirs['max_rss_mib']:>7.0f}", flush=True)
+                rounds = " ".join(f"{r:.2f}" for r in ratios)
+                print(f"{model:<6} {batch:>5} {t:>7} {tessera:>10.0f} {pytorch:>10.0f} "
+                      f"{statistics.median(ratios):>6.2f}x {rss[0]:>7.0f} {rss[1]:>7.0f}   rounds: {rounds}", flush=True)
             for t in threads:
                 best = max(pytorch_by_threads[u] for u in threads if u <= t)
                 summary.append((model, batch, t, tessera_by_threads[t], best))
@@ -289,12 +302,17 @@ def main():
         print(f"  {model:<6} batch {batch:<4} {t} thread{'s' if t > 1 else ' '}: Tessera {tessera:>8.0f}, "
               f"best PyTorch {best:>8.0f}: {tessera / best:.2f}x")
     if args.inference:
-        print("\nInference at batch 1, one thread (median microseconds per image):")
+        print(f"\nInference at batch 1, one thread (median microseconds per image; median over {args.rounds} "
+              "interleaved rounds, and each round's ratio):")
         for model in models:
-            tessera = [r for r in run_tessera(args, model, 128, 1, inference=True) if r["kind"] == "inference"]
-            pytorch = run_pytorch(args, model, 1, 1, inference=True)["latency_us"]
-            print(f"  {model:<6} Tessera {tessera[0]['latency_us']:8.1f}   PyTorch {pytorch:8.1f}   "
-                  f"{pytorch / tessera[0]['latency_us']:.1f}x faster")
+            ours, theirs = [], []
+            for _ in range(args.rounds):
+                rows = run_tessera(args, model, 128, 1, inference=True)
+                ours.append([r for r in rows if r["kind"] == "inference"][0]["latency_us"])
+                theirs.append(run_pytorch(args, model, 1, 1, inference=True)["latency_us"])
+            ratios = [p / t for t, p in zip(ours, theirs)]
+            print(f"  {model:<6} Tessera {statistics.median(ours):8.1f}   PyTorch {statistics.median(theirs):8.1f}   "
+                  f"{statistics.median(ratios):.2f}x faster   rounds: " + " ".join(f"{r:.2f}" for r in ratios))
     return 0
 
 
