@@ -1,11 +1,12 @@
 // bench_gemm: Tessera's SGEMM against OpenBLAS and oneDNN (when found) on square sizes and on every
-// dense-layer shape of DESIGN.md, at 1 thread and at all threads, with the measured FMA peak.
+// dense-layer shape of DESIGN.md and every convolution of the resnet preset (its im2col products),
+// at 1 thread and at all threads, with the measured FMA peak.
 // The libraries are interleaved per repetition: each repetition of a shape times every library once,
 // one after another (in a rotating order), so that the machine's drift, which on a shared VM reaches
 // ±30% within minutes, falls on all of them alike. The summary gives each library's median and the
 // median over repetitions of Tessera ÷ the faster reference in that repetition.
 //
-//   bench_gemm [--shapes all|square|layers] [--threads 1,2] [--filter REGEX] [--repetitions 5]
+//   bench_gemm [--shapes all|square|layers|convs] [--threads 1,2] [--filter REGEX] [--repetitions 5]
 //              [--min-time 0.1]
 #include <fmt/format.h>
 #include <tbb/info.h>
@@ -46,12 +47,30 @@ struct Shape {
 
 std::vector<Shape> make_shapes(const std::string& which) {
   std::vector<Shape> shapes;
-  if (which != "layers") {
+  if (which == "all" || which == "square") {
     for (std::int64_t s : {64, 128, 256, 512, 1024, 2048}) {
       shapes.push_back({"square " + std::to_string(s), true, false, Trans::No, Trans::No, s, s, s});
     }
   }
-  if (which != "square") {
+  if (which == "all" || which == "convs") {
+    // The resnet preset's convolutions as im2col products (pixels × out, depth kernel²·in), at batch 1
+    // (inference) and 128 (training): narrow n of 16 to 64 channels.
+    struct Conv {
+      std::int64_t side, in, out, kernel;
+    };
+    const Conv convs[] = {{28, 1, 16, 3},  {28, 16, 16, 3}, {14, 16, 32, 3}, {14, 32, 32, 3},
+                          {14, 16, 32, 1}, {7, 32, 64, 3},  {7, 64, 64, 3},  {7, 32, 64, 1}};
+    for (std::int64_t b : {1, 128}) {
+      for (const Conv& c : convs) {
+        const std::string dims = std::to_string(c.side) + "² " + std::to_string(c.kernel) + "x" +
+                                 std::to_string(c.kernel) + "x" + std::to_string(c.in) + "-" + std::to_string(c.out) +
+                                 " B" + std::to_string(b);
+        shapes.push_back({"conv " + dims, false, false, Trans::No, Trans::No, b * c.side * c.side, c.out,
+                          c.kernel * c.kernel * c.in});
+      }
+    }
+  }
+  if (which == "all" || which == "layers") {
     const std::int64_t layers[][2] = {{784, 512}, {512, 256}, {256, 10}, {784, 100}, {100, 50}, {50, 10}};
     for (std::int64_t b : {32, 128, 256}) {
       for (const auto& l : layers) {
@@ -169,7 +188,8 @@ int main(int argc, char** argv) {
   int repetitions = 5;
   double min_time = 0.1;
   CLI::App app{"bench_gemm: Tessera's SGEMM against OpenBLAS and oneDNN, interleaved per repetition"};
-  app.add_option("--shapes", which, "all, square or layers")->check(CLI::IsMember({"all", "square", "layers"}));
+  app.add_option("--shapes", which, "all, square, layers (dense) or convs")
+      ->check(CLI::IsMember({"all", "square", "layers", "convs"}));
   app.add_option("--threads", thread_counts, "thread counts")->delimiter(',')->check(CLI::PositiveNumber);
   app.add_option("--filter", filter, "only the shapes whose label matches this regular expression");
   app.add_option("--repetitions", repetitions, "repetitions per shape (the median is reported)")

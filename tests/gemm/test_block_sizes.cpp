@@ -48,7 +48,7 @@ BOOST_AUTO_TEST_CASE(rules_reproduce_the_hand_tuned_sizes) {
 }
 
 BOOST_AUTO_TEST_CASE(derived_sizes_are_usable_for_any_caches) {
-  for (const BlockRules& r : {kAvx512Rules, kAvx2Rules, kGenericRules}) {
+  for (const BlockRules& r : {kAvx512Rules, kAvx512NarrowRules, kAvx2Rules, kGenericRules}) {
     BlockSizes previous{};
     for (std::int64_t l1 :
          {std::int64_t{0}, std::int64_t{1}, 4 * KiB, 16 * KiB, 32 * KiB, 48 * KiB, 64 * KiB, 1 * MiB}) {

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "gemm/driver.hpp"
 #include "gemm/kernel_set.hpp"
 #include "support/activation_reference.hpp"
 #include "support/allocation_counter.hpp"
@@ -175,6 +176,46 @@ BOOST_DATA_TEST_CASE(block_size_edges, bdata::make(supported_isas()), isa) {
       }
     }
   }
+}
+
+// Where an ISA has a second, narrower tile (AVX-512's 16×16): the driver's choice by shape, and every
+// driver path on it (normal and swapped orientation; A and B read in place, packed, or B packed by
+// the kernels; depth panels at the narrow tile's own block edges), against the reference.
+BOOST_DATA_TEST_CASE(narrow_tile, bdata::make(supported_isas()), isa) {
+  IsaScope scope(isa);
+  const detail::KernelSet& wide = detail::active_kernel_set();
+  if (wide.narrow == nullptr) {
+    BOOST_TEST_MESSAGE("skipped: " << wide.name << " has no narrow tile");
+    return;
+  }
+  const detail::KernelSet& narrow = *wide.narrow;
+  BOOST_TEST(narrow.isa == wide.isa);
+  // A 16-channel convolution at 28² (im2col product) takes the narrow tile; 64 channels keep the wide one.
+  BOOST_TEST(detail::choose_kernels(wide, 784, 16, 144).kernels == &narrow);
+  BOOST_TEST(!detail::choose_kernels(wide, 784, 16, 144).swapped);
+  BOOST_TEST(detail::choose_kernels(wide, 49, 64, 576).kernels == &wide);
+  const detail::BlockSizes& bs = narrow.blocks;
+  std::mt19937_64 rng(77);
+  std::uniform_int_distribution<std::int64_t> pad(0, 3);
+  int normal = 0, swapped = 0, combo = 0;
+  for (std::int64_t m : std::initializer_list<std::int64_t>{2, 15, 17, 33, bs.direct_b_max_rows + 1, 300, 784}) {
+    for (std::int64_t n : {2, 9, 16}) {
+      for (std::int64_t k : std::initializer_list<std::int64_t>{1, 9, bs.kc, bs.kc + 1, 2 * bs.kc + 3}) {
+        ++combo;
+        Case cs{kTrans[combo % 2], kTrans[(combo / 2) % 2], m, n, k, kAlphas[combo % 2], kBetas[combo % 3], pad(rng)};
+        for (bool swap_sides : {false, true}) {
+          if (swap_sides) std::swap(cs.m, cs.n);
+          const detail::KernelChoice choice = detail::choose_kernels(wide, cs.m, cs.n, cs.k);
+          if (choice.kernels != &narrow) continue;
+          (choice.swapped ? swapped : normal) += 1;
+          check_case(cs, rng);
+        }
+      }
+    }
+  }
+  BOOST_TEST_MESSAGE(narrow.name << ": " << normal << " products unswapped, " << swapped << " swapped");
+  BOOST_TEST(normal > 20);
+  BOOST_TEST(swapped > 20);
 }
 
 // A few large products, one reference each, checked on every ISA and with all threads.

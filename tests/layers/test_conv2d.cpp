@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "layers/im2col.hpp"
 #include "support/activation_reference.hpp"
 #include "support/expect_error.hpp"
 #include "support/finite_difference.hpp"
@@ -71,12 +72,29 @@ double direct(const Case& c, const Tensor& x, const Tensor& w, const Tensor& b, 
   return z;
 }
 
-const std::vector<Case> kShapes{
-    {1, 1, 1, 1, 1, 1, 1, 0},    {2, 5, 5, 1, 1, 5, 1, 0},     {3, 7, 5, 2, 3, 3, 1, 1},
-    {2, 9, 9, 3, 4, 3, 2, 0},    {2, 11, 7, 3, 5, 5, 2, 2},    {3, 6, 6, 5, 7, 1, 1, 0},
-    {2, 8, 8, 4, 6, 1, 2, 0},    {2, 13, 13, 1, 32, 5, 1, 0},  {17, 12, 12, 32, 64, 5, 1, 0},
-    {1, 28, 28, 1, 32, 5, 1, 2}, {5, 10, 10, 17, 13, 4, 3, 3}, {2, 9, 6, 2, 3, 4, 3, 1},
-    {1, 3, 8, 1, 4, 3, 2, 2}};
+const std::vector<Case> kShapes{{1, 1, 1, 1, 1, 1, 1, 0},
+                                {2, 5, 5, 1, 1, 5, 1, 0},
+                                {3, 7, 5, 2, 3, 3, 1, 1},
+                                {2, 9, 9, 3, 4, 3, 2, 0},
+                                {2, 11, 7, 3, 5, 5, 2, 2},
+                                {3, 6, 6, 5, 7, 1, 1, 0},
+                                {2, 8, 8, 4, 6, 1, 2, 0},
+                                {2, 13, 13, 1, 32, 5, 1, 0},
+                                {17, 12, 12, 32, 64, 5, 1, 0},
+                                {1, 28, 28, 1, 32, 5, 1, 2},
+                                {5, 10, 10, 17, 13, 4, 3, 3},
+                                {2, 9, 6, 2, 3, 4, 3, 1},
+                                {1, 3, 8, 1, 4, 3, 2, 2},
+                                // Read as shifted rows of the padded image, without im2col (checked below):
+                                {2, 28, 28, 16, 16, 3, 1, 1},
+                                {1, 30, 20, 8, 5, 3, 1, 0},
+                                {3, 33, 40, 4, 17, 5, 1, 2},
+                                {1, 40, 40, 16, 16, 5, 1, 4}};
+
+detail::ConvGeometry geometry(const Case& c) {
+  const std::int64_t oh = (c.h + 2 * c.pad - c.kernel) / c.stride + 1, ow = (c.w + 2 * c.pad - c.kernel) / c.stride + 1;
+  return {c.h, c.w, c.in, c.kernel, c.stride, c.pad, oh, ow, c.out};
+}
 
 }  // namespace
 
@@ -109,6 +127,20 @@ BOOST_DATA_TEST_CASE(forward_matches_a_direct_convolution, boost::unit_test::dat
       BOOST_TEST(worst < 1e-5, c << ", activation " << static_cast<int>(act) << ": relative error " << worst);
     }
   }
+}
+
+// The forward test above covers both ways of reading the image: make sure it still does.
+BOOST_AUTO_TEST_CASE(shapes_cover_im2col_and_shifted_rows) {
+  int shifted = 0;
+  for (const Case& c : kShapes) shifted += detail::uses_shifted_rows(geometry(c)) ? 1 : 0;
+  BOOST_TEST(shifted == 4);
+  BOOST_TEST(static_cast<std::size_t>(shifted) < kShapes.size());
+  // Stride 2 and 1×1 kernels never do; nor does a first convolution's 3-float kernel row.
+  BOOST_TEST(!detail::uses_shifted_rows(geometry({1, 28, 28, 16, 32, 3, 2, 1})));
+  BOOST_TEST(!detail::uses_shifted_rows(geometry({1, 28, 28, 16, 32, 1, 1, 0})));
+  BOOST_TEST(!detail::uses_shifted_rows(geometry({1, 28, 28, 1, 16, 3, 1, 1})));
+  // Nor a small image, where the dropped rows would be many (7²: 61 rows for 49 pixels).
+  BOOST_TEST(!detail::uses_shifted_rows(geometry({1, 7, 7, 64, 64, 3, 1, 1})));
 }
 
 BOOST_AUTO_TEST_CASE(output_shapes) {
@@ -163,30 +195,32 @@ BOOST_AUTO_TEST_CASE(backward_accumulates_when_asked) {
 BOOST_AUTO_TEST_CASE(bit_identical_at_1_2_and_7_threads) {
   // 40 images of 8×8 output pixels: several groups of images, so the split really changes.
   std::mt19937_64 rng(4);
-  const Case c{40, 12, 12, 6, 16, 5, 1, 0};
-  BoundConv conv(c, 9);
-  BOOST_TEST(conv.layer.fuse(Activation::ReLU));
-  Tensor x = conv.input(c.batch), dy = conv.output(c.batch);
-  fill_uniform(x, rng);
-  fill_uniform(dy, rng);
-  std::vector<Tensor> outputs, grads, dxs;
-  for (int threads : {1, 2, 7}) {
-    test::run_on_threads(threads, [&] {
-      Tensor y = conv.output(c.batch), dx = conv.input(c.batch);
-      conv.layer.forward(x, y);
-      conv.layer.backward(x, y, dy, &dx, false);
-      outputs.push_back(y);
-      grads.push_back(conv.grads.clone());
-      dxs.push_back(dx);
-    });
-  }
-  const auto same = [](const Tensor& a, const Tensor& b) {
-    return std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(float)) == 0;
-  };
-  for (std::size_t i = 1; i < outputs.size(); ++i) {
-    BOOST_TEST(same(outputs[0], outputs[i]));
-    BOOST_TEST(same(grads[0], grads[i]));
-    BOOST_TEST(same(dxs[0], dxs[i]));
+  // The second reads shifted rows (20 images of 20²).
+  for (const Case& c : {Case{40, 12, 12, 6, 16, 5, 1, 0}, Case{20, 20, 20, 8, 16, 3, 1, 1}}) {
+    BoundConv conv(c, 9);
+    BOOST_TEST(conv.layer.fuse(Activation::ReLU));
+    Tensor x = conv.input(c.batch), dy = conv.output(c.batch);
+    fill_uniform(x, rng);
+    fill_uniform(dy, rng);
+    std::vector<Tensor> outputs, grads, dxs;
+    for (int threads : {1, 2, 7}) {
+      test::run_on_threads(threads, [&] {
+        Tensor y = conv.output(c.batch), dx = conv.input(c.batch);
+        conv.layer.forward(x, y);
+        conv.layer.backward(x, y, dy, &dx, false);
+        outputs.push_back(y);
+        grads.push_back(conv.grads.clone());
+        dxs.push_back(dx);
+      });
+    }
+    const auto same = [](const Tensor& a, const Tensor& b) {
+      return std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(float)) == 0;
+    };
+    for (std::size_t i = 1; i < outputs.size(); ++i) {
+      BOOST_TEST(same(outputs[0], outputs[i]));
+      BOOST_TEST(same(grads[0], grads[i]));
+      BOOST_TEST(same(dxs[0], dxs[i]));
+    }
   }
 }
 

@@ -34,6 +34,8 @@ struct BlockRules {
 // (93-95% of peak measured with it, on a Cascade Lake core: L1d 32 KiB, L2 1 MiB, where these rules
 // give kc 384 (an 18 KiB A sliver) and nc_l2 448 (a 688 KiB B block)). Transposed stores in registers.
 inline constexpr BlockRules kAvx512Rules{12, 32, 0.6, false, 64, 2.0 / 3.0, 4, 8, 12};
+// AVX-512, 16×16 (the narrow tile): one B vector per k step, so both slivers stay in L1 as for AVX2.
+inline constexpr BlockRules kAvx512NarrowRules{16, 16, 0.7, true, 32, 2.0 / 3.0, 8, 8, 12};
 // AVX2, 6×16: A and B slivers both in L1 (on Haswell's 32 KiB L1d and 256 KiB L2: kc 256 with 6 + 16
 // KiB of slivers, nc_l2 160 with a 160 KiB B block; on Zen 4's 1 MiB L2, kc 256 and nc_l2 672).
 // Swapped tiles are transposed in registers and stored with masks; a swap cost of 12 or 6 measured no

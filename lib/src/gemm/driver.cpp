@@ -36,17 +36,37 @@ std::int64_t nr_tiles(std::int64_t n, int nr) { return (n + nr - 1) >> std::coun
 
 // Row-major register tiles waste lanes when n is narrow (an output layer of 10): computing
 // Cᵀ = Bᵀ·Aᵀ instead puts the long side along the vector lanes, but then C's rows are the kernel's
-// columns and cost more to write. A cost model in lane-FMAs decides: the compute counts padded lanes
-// only (rows cost nothing to pad: each row count has its own kernel), and each pass over C (one per
-// depth panel) costs about 4 lane-FMAs per element row-major, swapped_store_cost swapped.
-// Shape-only: never depends on the thread count.
-bool should_swap(const KernelSet& ks, std::int64_t m, std::int64_t n, std::int64_t k) {
+// columns and cost more to write. A narrower tile of the same ISA (ks.narrow) wastes fewer lanes
+// still. A cost model in lane-FMAs decides among the tiles and orientations: the compute counts
+// padded lanes only (rows cost nothing to pad: each row count has its own kernel), and each pass over
+// C (one per depth panel) costs about 4 lane-FMAs per element row-major, swapped_store_cost swapped.
+// Ties keep the wide tile, unswapped. Shape-only: never depends on the thread count.
+std::int64_t lane_fma_cost(const KernelSet& ks, std::int64_t m, std::int64_t n, std::int64_t k, bool swapped) {
   const BlockSizes& bs = ks.blocks;
   const std::int64_t c_passes = m * n * (k <= bs.kc ? 1 : ceil_div(k, bs.kc));
-  const std::int64_t normal = m * nr_tiles(n, bs.nr) * bs.nr * k + 4 * c_passes;
-  const std::int64_t swapped = n * nr_tiles(m, bs.nr) * bs.nr * k + bs.swapped_store_cost * c_passes;
-  return swapped < normal;
+  if (swapped) return n * nr_tiles(m, bs.nr) * bs.nr * k + bs.swapped_store_cost * c_passes;
+  return m * nr_tiles(n, bs.nr) * bs.nr * k + 4 * c_passes;
 }
+
+}  // namespace
+
+KernelChoice choose_kernels(const KernelSet& ks, std::int64_t m, std::int64_t n, std::int64_t k) {
+  KernelChoice best{&ks, false};
+  std::int64_t best_cost = lane_fma_cost(ks, m, n, k, false);
+  for (const KernelSet* set : {&ks, ks.narrow}) {
+    if (set == nullptr) continue;
+    for (bool swapped : {false, true}) {
+      const std::int64_t cost = lane_fma_cost(*set, m, n, k, swapped);
+      if (cost < best_cost) {
+        best = {set, swapped};
+        best_cost = cost;
+      }
+    }
+  }
+  return best;
+}
+
+namespace {
 
 // Splits `count` items into `parts` contiguous ranges whose sizes differ by at most one.
 struct EvenSplit {
@@ -260,9 +280,11 @@ void run_chunk(const Problem& pr, PackBuffers& buffers, std::int64_t ic, std::in
 
 }  // namespace
 
-void run_gemm(const KernelSet& ks, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, MatrixView a,
+void run_gemm(const KernelSet& isa_kernels, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, MatrixView a,
               MatrixView b, float beta, float* c, std::int64_t ldc, const Epilogue& epilogue) {
-  const bool swapped = should_swap(ks, m, n, k);
+  const KernelChoice choice = choose_kernels(isa_kernels, m, n, k);
+  const KernelSet& ks = *choice.kernels;
+  const bool swapped = choice.swapped;
   const bool has_epilogue = changes_c(epilogue);
   // Swapped: Cᵀ (n×m) = op(B)ᵀ·op(A)ᵀ, with Cᵀ(i, j) = C(j, i) at c[i + j*ldc].
   const Problem pr = swapped ? Problem{ks,

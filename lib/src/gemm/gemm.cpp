@@ -84,4 +84,16 @@ void gemm(Trans trans_a, Trans trans_b, std::int64_t m, std::int64_t n, std::int
   gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Epilogue{});
 }
 
+namespace detail {
+
+void gemm_overlapping_rows(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
+                           const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc,
+                           const Epilogue& epilogue) {
+  if (m <= 0 || n <= 0 || k <= 0 || lda < 1 || ldb < n || ldc < n) {
+    fail("gemm_overlapping_rows: m, n, k and lda must be >= 1 and ldb, ldc >= n");
+  }
+  run_gemm(active_kernel_set(), m, n, k, 1.0f, MatrixView{a, lda, 1}, MatrixView{b, ldb, 1}, beta, c, ldc, epilogue);
+}
+
+}  // namespace detail
 }  // namespace tessera

@@ -20,7 +20,7 @@ namespace {
 
 // PrefetchSteps: how many k-steps ahead the kernel prefetches the B stream (measured per ISA).
 template <class Arch, int MR, int NR, int PrefetchSteps>
-KernelSet make_kernel_set(Isa isa, const char* name, const BlockRules& rules) {
+KernelSet make_kernel_set(Isa isa, const char* name, const BlockRules& rules, const KernelSet* narrow = nullptr) {
   static_assert(MR <= kMaxMr);
   static_assert((NR & (NR - 1)) == 0, "the driver divides by NR with shifts");
   if (rules.mr != MR || rules.nr != NR) throw std::logic_error(std::string(name) + ": block rules for another tile");
@@ -35,7 +35,8 @@ KernelSet make_kernel_set(Isa isa, const char* name, const BlockRules& rules) {
                    &pack<Arch, NR>,
                    &epilogue<Arch>,
                    &gemv_rows<Arch>,
-                   &gemv_dots<Arch>};
+                   &gemv_dots<Arch>,
+                   narrow};
 }
 
 }  // namespace

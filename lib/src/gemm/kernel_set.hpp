@@ -81,11 +81,16 @@ struct KernelSet {
   EpilogueFn epilogue;
   GemvRows gemv_rows;
   GemvDots gemv_dots;
+  // A second tile of the same ISA, one vector wide, for products whose C is too narrow for this
+  // tile (a 16-channel convolution half-fills a 32-wide tile); null where there is none. The driver
+  // picks between the two by shape alone (choose_kernels in driver.cpp).
+  const KernelSet* narrow = nullptr;
 };
 
 const KernelSet& kernel_set_generic();
 const KernelSet& kernel_set_avx2();
 const KernelSet& kernel_set_avx512();
+const KernelSet& kernel_set_avx512_narrow();
 
 // The set gemm uses now (TESSERA_ISA or the best the CPU supports).
 const KernelSet& active_kernel_set();

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "gemm/driver.hpp"
 #include "layers/batch_checks.hpp"
 #include "layers/column_sums.hpp"
 #include "layers/im2col.hpp"
@@ -26,6 +27,8 @@ namespace detail {
 struct ConvWorkspace {
   // Grown on first use to the largest group; a thread reuses its own from then on.
   tbb::enumerable_thread_specific<std::vector<float>> col, dcol;
+  // Forward on shifted rows: the padded image and the product over the padded width.
+  tbb::enumerable_thread_specific<std::vector<float>> padded, rows;
   std::vector<float> partials;  // per group: dW, then db
   // While profiling, per group: seconds inside gemm and in the whole task.
   std::vector<double> gemm_seconds, task_seconds;
@@ -118,6 +121,40 @@ class GroupTimer {
   double start_ = 0.0;
 };
 
+// Forward without im2col (detail::uses_shifted_rows): per image, one product per kernel row, each
+// reading the zero-padded image in place and adding to the last; the bias and activation come with
+// the last one. The output pixels are then taken from the rows over the padded width.
+//   x: batch × (h, w, c);  w: (kernel, kernel, c) × out, then the bias;  y: batch × (oh, ow, out)
+void forward_shifted_rows(const detail::ConvGeometry& g, const GroupPlan& plan, std::int64_t batch, const float* x,
+                          const float* w, const Epilogue& epilogue, detail::ConvWorkspace& ws, GroupTimer& timer,
+                          float* y) {
+  const detail::ShiftedRows shifted = detail::shifted_rows(g);
+  const std::int64_t n = g.out_channels, row_k = g.kernel * g.c;
+  detail::for_each_task(plan.groups, [&](std::int64_t group) {
+    const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
+    float* padded = g.pad == 0 ? nullptr : grown(ws.padded.local(), shifted.padded_size);
+    float* rows = grown(ws.rows.local(), shifted.rows * n);
+    for (std::int64_t i = first; i < first + count; ++i) {
+      const float* image = x + i * g.image_size();
+      if (padded != nullptr) timer.time(group, false, [&] { detail::pad_image(g, image, padded); });
+      const float* source = padded != nullptr ? padded : image;
+      timer.time(group, true, [&] {
+        for (std::int64_t kh = 0; kh < g.kernel; ++kh) {
+          detail::gemm_overlapping_rows(shifted.rows, n, row_k, source + kh * shifted.padded_width * g.c, g.c,
+                                        w + kh * row_k * n, n, kh == 0 ? 0.0f : 1.0f, rows, n,
+                                        kh + 1 == g.kernel ? epilogue : Epilogue{});
+        }
+      });
+      timer.time(group, false, [&] {
+        float* out = y + i * g.output_size();
+        for (std::int64_t oh = 0; oh < g.oh; ++oh) {
+          std::copy_n(rows + oh * shifted.padded_width * n, g.ow * n, out + oh * g.ow * n);
+        }
+      });
+    }
+  });
+}
+
 }  // namespace
 
 Conv2D::Conv2D(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel, std::int64_t stride,
@@ -203,16 +240,20 @@ void Conv2D::forward(const Tensor& x, Tensor& y) {
   const float* w = folded_ ? folded_->weights(w_) : w_;
   const Epilogue epilogue{w + patch_size() * out_channels_, fused_.value_or(Activation::Identity)};
   GroupTimer timer(*workspace_, plan.groups, profiling());
-  detail::for_each_task(plan.groups, [&](std::int64_t group) {
-    const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
-    const float* a = nullptr;
-    timer.time(group, false,
-               [&] { a = patches_of(g, x.data() + first * g.image_size(), count, workspace_->col.local()); });
-    timer.time(group, true, [&] {
-      gemm(Trans::No, Trans::No, count * g.pixels(), out_channels_, patch_size(), 1.0f, a, patch_size(), w,
-           out_channels_, 0.0f, y.data() + first * g.output_size(), out_channels_, epilogue);
+  if (detail::uses_shifted_rows(g)) {
+    forward_shifted_rows(g, plan, batch, x.data(), w, epilogue, *workspace_, timer, y.data());
+  } else {
+    detail::for_each_task(plan.groups, [&](std::int64_t group) {
+      const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
+      const float* a = nullptr;
+      timer.time(group, false,
+                 [&] { a = patches_of(g, x.data() + first * g.image_size(), count, workspace_->col.local()); });
+      timer.time(group, true, [&] {
+        gemm(Trans::No, Trans::No, count * g.pixels(), out_channels_, patch_size(), 1.0f, a, patch_size(), w,
+             out_channels_, 0.0f, y.data() + first * g.output_size(), out_channels_, epilogue);
+      });
     });
-  });
+  }
   add_gemm_seconds(timer.gemm_wall_seconds());
 }
 

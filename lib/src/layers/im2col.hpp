@@ -20,6 +20,26 @@ struct ConvGeometry {
   bool pointwise() const noexcept { return kernel == 1 && stride == 1 && pad == 0; }
 };
 
+// Stride-1 convolutions can skip im2col ("implicit GEMM"). In a zero-padded copy of the image (pw =
+// w + 2·pad pixels wide), kernel row kh of output pixel (oh, ow)'s field is kernel·c consecutive floats
+// at ((oh + kh)·pw + ow)·c. Numbering the pixels of the padded width v = oh·pw + ow ("shifted rows"),
+// kernel row kh of every field is the matrix A_kh(v, ·) = padded + (kh·pw + v)·c, rows c floats apart
+// (overlapping): the convolution is the sum over kh of A_kh·W_kh, each read in place, with W_kh the
+// kernel·c rows of the weights for kernel row kh. Rows with ow >= oh's width (kernel − 1 per image
+// row) are computed and dropped.
+struct ShiftedRows {
+  std::int64_t padded_width;  // pw
+  std::int64_t rows;          // (oh − 1)·pw + ow: the shifted rows up to the last output pixel
+  std::int64_t padded_size;   // floats of the padded image
+};
+ShiftedRows shifted_rows(const ConvGeometry& g);
+
+// Whether this convolution runs on shifted rows rather than im2col (shapes only, see im2col.cpp).
+bool uses_shifted_rows(const ConvGeometry& g);
+
+// padded: the image with `pad` zero pixels on each side, shifted_rows(g).padded_size floats.
+void pad_image(const ConvGeometry& g, const float* image, float* padded);
+
 // col: pixels() rows of patch() floats, row oh·ow' + ow holding the receptive field of output pixel
 // (oh, ow) in (kh, kw, c) order, zeros where it reaches into the padding.
 void im2col(const ConvGeometry& g, const float* image, float* col);

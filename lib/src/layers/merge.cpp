@@ -6,10 +6,26 @@
 #include <stdexcept>
 
 #include "parallel.hpp"
+#include "vector_clones.hpp"
 
 namespace tessera {
 
 namespace {
+
+// out = x + y, then out += each further input, then (relu) the way the ReLU layer computes it
+// (v > 0 ? v : 0), so that fusing changes no bit. Two inputs take one pass: a residual block's sum and
+// ReLU at batch 1 were 3.5 µs for 12,544 floats in three passes.
+TESSERA_VECTOR_CLONES void add_range(const float* x, const float* y, float* out, std::int64_t n, bool relu_now) {
+  if (relu_now) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float v = x[i] + y[i];
+      out[i] = v > 0.0f ? v : 0.0f;
+    }
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) out[i] = x[i] + y[i];
+  }
+}
+
 std::string list(std::span<const Shape> shapes) {
   std::string out;
   for (const Shape& s : shapes) out += (out.empty() ? "" : ", ") + s.to_string();
@@ -104,16 +120,11 @@ void Add::forward_inputs(std::span<const Tensor> xs, Tensor& y) {
   check_inputs(xs, y);
   float* out = y.data();
   detail::for_each_chunk(y.size(), detail::kElementwiseChunk, [&](std::int64_t begin, std::int64_t end) {
-    const float* a = xs[0].data();
-    const float* b = xs[1].data();
-    for (std::int64_t i = begin; i < end; ++i) out[i] = a[i] + b[i];
+    const std::int64_t n = end - begin;
+    float* o = out + begin;
+    add_range(xs[0].data() + begin, xs[1].data() + begin, o, n, relu_ && xs.size() == 2);
     for (std::size_t k = 2; k < xs.size(); ++k) {
-      const float* c = xs[k].data();
-      for (std::int64_t i = begin; i < end; ++i) out[i] += c[i];
-    }
-    // As the ReLU layer computes it (x > 0 ? x : 0), so that fusing changes no bit.
-    if (relu_) {
-      for (std::int64_t i = begin; i < end; ++i) out[i] = out[i] > 0.0f ? out[i] : 0.0f;
+      add_range(o, xs[k].data() + begin, o, n, relu_ && k + 1 == xs.size());
     }
   });
 }
