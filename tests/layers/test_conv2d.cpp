@@ -16,6 +16,7 @@
 #include "support/finite_difference.hpp"
 #include "support/isa.hpp"
 #include "support/threads.hpp"
+#include "tessera/gemm.hpp"
 #include "tessera/layers/conv2d.hpp"
 
 using namespace tessera;
@@ -129,18 +130,58 @@ BOOST_DATA_TEST_CASE(forward_matches_a_direct_convolution, boost::unit_test::dat
   }
 }
 
-// The forward test above covers both ways of reading the image: make sure it still does.
-BOOST_AUTO_TEST_CASE(shapes_cover_im2col_and_shifted_rows) {
-  int shifted = 0;
-  for (const Case& c : kShapes) shifted += detail::uses_shifted_rows(geometry(c)) ? 1 : 0;
+// The forward test above covers the three ways of computing a convolution: make sure it still does.
+BOOST_AUTO_TEST_CASE(shapes_cover_im2col_shifted_rows_and_small_fields) {
+  int shifted = 0, small = 0;
+  for (const Case& c : kShapes) {
+    const detail::ConvGeometry g = geometry(c);
+    BOOST_TEST(!(detail::uses_small_conv(g) && detail::uses_shifted_rows(g)), c);
+    shifted += detail::uses_shifted_rows(g) ? 1 : 0;
+    small += detail::uses_small_conv(g) ? 1 : 0;
+  }
   BOOST_TEST(shifted == 4);
-  BOOST_TEST(static_cast<std::size_t>(shifted) < kShapes.size());
-  // Stride 2 and 1×1 kernels never do; nor does a first convolution's 3-float kernel row.
+  BOOST_TEST(small == 7);
+  BOOST_TEST(static_cast<std::size_t>(shifted + small) < kShapes.size());
+  // Stride 2 and 1×1 kernels never read shifted rows; nor does a first convolution's 3-float kernel
+  // row, which is a small field. A strided 1×1 kernel is not one either, however few its channels.
   BOOST_TEST(!detail::uses_shifted_rows(geometry({1, 28, 28, 16, 32, 3, 2, 1})));
   BOOST_TEST(!detail::uses_shifted_rows(geometry({1, 28, 28, 16, 32, 1, 1, 0})));
   BOOST_TEST(!detail::uses_shifted_rows(geometry({1, 28, 28, 1, 16, 3, 1, 1})));
+  BOOST_TEST(detail::uses_small_conv(geometry({1, 28, 28, 1, 16, 3, 1, 1})));
+  BOOST_TEST(!detail::uses_small_conv(geometry({1, 28, 28, 16, 32, 1, 2, 0})));
   // Nor a small image, where the dropped rows would be many (7²: 61 rows for 49 pixels).
   BOOST_TEST(!detail::uses_shifted_rows(geometry({1, 7, 7, 64, 64, 3, 1, 1})));
+}
+
+// A small field is computed directly, summing the taps in im2col's order with FMAs from zero and
+// then adding the bias and activation as the GEMM epilogue does: bit for bit what im2col and gemm's
+// tiled kernels give.
+BOOST_DATA_TEST_CASE(small_fields_match_im2col_and_gemm_bitwise, boost::unit_test::data::make(test::supported_isas()),
+                     isa) {
+  const test::IsaScope scope(isa);
+  std::mt19937_64 rng(12);
+  for (const Case& c : kShapes) {
+    const detail::ConvGeometry g = geometry(c);
+    // A single output pixel or channel makes gemm stream a dot product, summed in another order.
+    if (!detail::uses_small_conv(g) || g.pixels() == 1 || c.out == 1) continue;
+    for (Activation act : {Activation::Identity, Activation::ReLU, Activation::Sigmoid}) {
+      BoundConv conv(c, 3);
+      if (act != Activation::Identity) BOOST_TEST(conv.layer.fuse(act));
+      Tensor x = conv.input(c.batch), y = conv.output(c.batch);
+      fill_uniform(x, rng);
+      conv.layer.forward(x, y);
+      std::vector<float> col(static_cast<std::size_t>(g.pixels() * g.patch() + detail::kIm2colSlack));
+      std::vector<float> scratch(static_cast<std::size_t>(detail::im2col_scratch_size(g)));
+      std::vector<float> expected(static_cast<std::size_t>(g.output_size()));
+      for (std::int64_t n = 0; n < c.batch; ++n) {
+        detail::im2col(g, x.data() + n * g.image_size(), col.data(), scratch.data());
+        gemm(Trans::No, Trans::No, g.pixels(), c.out, g.patch(), 1.0f, col.data(), g.patch(), conv.params.data(), c.out,
+             0.0f, expected.data(), c.out, Epilogue{conv.params.data() + g.patch() * c.out, act});
+        BOOST_TEST(std::memcmp(expected.data(), y.data() + n * g.output_size(), expected.size() * sizeof(float)) == 0,
+                   c << ", activation " << static_cast<int>(act) << ", image " << n);
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(output_shapes) {
@@ -195,8 +236,9 @@ BOOST_AUTO_TEST_CASE(backward_accumulates_when_asked) {
 BOOST_AUTO_TEST_CASE(bit_identical_at_1_2_and_7_threads) {
   // 40 images of 8×8 output pixels: several groups of images, so the split really changes.
   std::mt19937_64 rng(4);
-  // The second reads shifted rows (20 images of 20²).
-  for (const Case& c : {Case{40, 12, 12, 6, 16, 5, 1, 0}, Case{20, 20, 20, 8, 16, 3, 1, 1}}) {
+  // The second reads shifted rows (20 images of 20²), the third is a small field.
+  for (const Case& c :
+       {Case{40, 12, 12, 6, 16, 5, 1, 0}, Case{20, 20, 20, 8, 16, 3, 1, 1}, Case{24, 14, 14, 1, 16, 3, 1, 1}}) {
     BoundConv conv(c, 9);
     BOOST_TEST(conv.layer.fuse(Activation::ReLU));
     Tensor x = conv.input(c.batch), dy = conv.output(c.batch);

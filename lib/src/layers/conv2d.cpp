@@ -18,6 +18,7 @@
 #include "layers/im2col.hpp"
 #include "layers/output_affine.hpp"
 #include "parallel.hpp"
+#include "simd/array_kernels.hpp"
 #include "timing.hpp"
 
 namespace tessera {
@@ -27,7 +28,7 @@ namespace detail {
 struct ConvWorkspace {
   // Grown on first use to the largest group; a thread reuses its own from then on.
   tbb::enumerable_thread_specific<std::vector<float>> col, dcol;
-  // Forward on shifted rows: the padded image and the product over the padded width.
+  // The padded image (im2col and shifted rows gather from it), and the product over the padded width.
   tbb::enumerable_thread_specific<std::vector<float>> padded, rows;
   std::vector<float> partials;  // per group: dW, then db
   // While profiling, per group: seconds inside gemm and in the whole task.
@@ -74,12 +75,13 @@ float* grown(std::vector<float>& buffer, std::int64_t size) {
 }
 
 // The rows a group multiplies: its images' im2col matrix, or the images themselves when pointwise.
-const float* patches_of(const detail::ConvGeometry& g, const float* images, std::int64_t count,
-                        std::vector<float>& col) {
+const float* patches_of(const detail::ConvGeometry& g, const float* images, std::int64_t count, std::vector<float>& col,
+                        std::vector<float>& scratch) {
   if (g.pointwise()) return images;
-  float* out = grown(col, count * g.pixels() * g.patch());
+  float* out = grown(col, count * g.pixels() * g.patch() + detail::kIm2colSlack);
+  float* padded = grown(scratch, detail::im2col_scratch_size(g));
   for (std::int64_t i = 0; i < count; ++i) {
-    detail::im2col(g, images + i * g.image_size(), out + i * g.pixels() * g.patch());
+    detail::im2col(g, images + i * g.image_size(), out + i * g.pixels() * g.patch(), padded);
   }
   return out;
 }
@@ -120,6 +122,26 @@ class GroupTimer {
   bool on_;
   double start_ = 0.0;
 };
+
+// Forward of a convolution with a small receptive field (detail::uses_small_conv): directly from the
+// padded image, image by image.
+void forward_small(const detail::ConvGeometry& g, const GroupPlan& plan, std::int64_t batch, const float* x,
+                   const float* w, const Epilogue& epilogue, detail::ConvWorkspace& ws, GroupTimer& timer, float* y) {
+  const detail::ArrayKernels& ak = detail::active_array_kernels();
+  const std::int64_t padded_size = detail::shifted_rows(g).padded_size;
+  detail::for_each_task(plan.groups, [&](std::int64_t group) {
+    const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
+    float* padded = g.pad == 0 ? nullptr : grown(ws.padded.local(), padded_size);
+    for (std::int64_t i = first; i < first + count; ++i) {
+      const float* image = x + i * g.image_size();
+      if (padded != nullptr) timer.time(group, false, [&] { detail::pad_image(g, image, padded); });
+      timer.time(group, true, [&] {
+        ak.small_conv(g, padded != nullptr ? padded : image, w, epilogue.bias, epilogue.activation,
+                      y + i * g.output_size());
+      });
+    }
+  });
+}
 
 // Forward without im2col (detail::uses_shifted_rows): per image, one product per kernel row, each
 // reading the zero-padded image in place and adding to the last; the bias and activation come with
@@ -240,14 +262,18 @@ void Conv2D::forward(const Tensor& x, Tensor& y) {
   const float* w = folded_ ? folded_->weights(w_) : w_;
   const Epilogue epilogue{w + patch_size() * out_channels_, fused_.value_or(Activation::Identity)};
   GroupTimer timer(*workspace_, plan.groups, profiling());
-  if (detail::uses_shifted_rows(g)) {
+  if (detail::uses_small_conv(g)) {
+    forward_small(g, plan, batch, x.data(), w, epilogue, *workspace_, timer, y.data());
+  } else if (detail::uses_shifted_rows(g)) {
     forward_shifted_rows(g, plan, batch, x.data(), w, epilogue, *workspace_, timer, y.data());
   } else {
     detail::for_each_task(plan.groups, [&](std::int64_t group) {
       const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
       const float* a = nullptr;
-      timer.time(group, false,
-                 [&] { a = patches_of(g, x.data() + first * g.image_size(), count, workspace_->col.local()); });
+      timer.time(group, false, [&] {
+        a = patches_of(g, x.data() + first * g.image_size(), count, workspace_->col.local(),
+                       workspace_->padded.local());
+      });
       timer.time(group, true, [&] {
         gemm(Trans::No, Trans::No, count * g.pixels(), out_channels_, patch_size(), 1.0f, a, patch_size(), w,
              out_channels_, 0.0f, y.data() + first * g.output_size(), out_channels_, epilogue);
@@ -274,7 +300,8 @@ void Conv2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor
     const float* d_out = dy.data() + first * g.output_size();
     float* partial = partials + group * params;
     const float* a = nullptr;
-    timer.time(group, false, [&] { a = patches_of(g, x.data() + first * g.image_size(), count, ws.col.local()); });
+    timer.time(group, false,
+               [&] { a = patches_of(g, x.data() + first * g.image_size(), count, ws.col.local(), ws.padded.local()); });
     timer.time(group, true, [&] { gemm(Trans::Yes, Trans::No, k, n, rows, 1.0f, a, k, d_out, n, 0.0f, partial, n); });
     timer.time(group, false, [&] { detail::column_sums(d_out, rows, n, n, partial + k * n, false); });
     if (dx == nullptr) return;

@@ -37,12 +37,21 @@ ShiftedRows shifted_rows(const ConvGeometry& g);
 // Whether this convolution runs on shifted rows rather than im2col (shapes only, see im2col.cpp).
 bool uses_shifted_rows(const ConvGeometry& g);
 
+// Whether this convolution is computed directly (ArrayKernels::small_conv): a kernel larger than 1×1
+// with a receptive field of at most 32 floats, where im2col's copies and the GEMM's short depth cost
+// more than the arithmetic.
+bool uses_small_conv(const ConvGeometry& g);
+
 // padded: the image with `pad` zero pixels on each side, shifted_rows(g).padded_size floats.
 void pad_image(const ConvGeometry& g, const float* image, float* padded);
 
 // col: pixels() rows of patch() floats, row oh·ow' + ow holding the receptive field of output pixel
-// (oh, ow) in (kh, kw, c) order, zeros where it reaches into the padding.
-void im2col(const ConvGeometry& g, const float* image, float* col);
+// (oh, ow) in (kh, kw, c) order, zeros where it reaches into the padding. col must have room for
+// kIm2colSlack floats more, which im2col may overwrite. scratch: im2col_scratch_size(g) floats (none
+// for 0), where it copies a padded image to gather from.
+void im2col(const ConvGeometry& g, const float* image, float* col, float* scratch);
+inline constexpr std::int64_t kIm2colSlack = 16;
+std::int64_t im2col_scratch_size(const ConvGeometry& g);
 
 // image += the rows of col scattered back to where im2col read them from (overlapping fields add).
 void col2im_add(const ConvGeometry& g, const float* col, float* image);

@@ -4,6 +4,9 @@
 
 #include <cstdint>
 
+#include "layers/im2col.hpp"
+#include "tessera/gemm.hpp"
+
 namespace tessera::detail {
 
 // A sparse matrix (compressed rows) times a dense one: for r in [0, rows),
@@ -27,11 +30,21 @@ using TransposeFn = void (*)(const float* src, std::int64_t rows, std::int64_t c
 // dst[i] = scale·src[i] for bytes src[0..n): image pixels to floats.
 using BytesToFloatsFn = void (*)(const std::uint8_t* src, std::int64_t n, float scale, float* dst);
 
+// A convolution with a small receptive field, directly: for output pixel (oh, ow) and channel j,
+//   y[(oh·g.ow + ow)·n + j] = act(Σ_{kh, kw, ci} padded(oh·s + kh, ow·s + kw, ci)·w[((kh·k + kw)·c + ci)·n + j]
+//                                 + bias[j]),
+// the taps summed in that order with FMAs from zero, then the bias added and the activation applied, as
+// im2col and gemm's tiled kernels and epilogue compute it (bit for bit, tests/layers/test_conv2d.cpp). padded: the
+// image zero-padded by g.pad, (h + 2·pad) × (w + 2·pad) × c; bias may be null.
+using SmallConvFn = void (*)(const ConvGeometry& g, const float* padded, const float* w, const float* bias,
+                             Activation activation, float* y);
+
 struct ArrayKernels {
   SparseRowsFn sparse_rows;
   CompressFn compress;
   TransposeFn transpose;
   BytesToFloatsFn bytes_to_floats;
+  SmallConvFn small_conv;
 };
 
 const ArrayKernels& array_kernels_avx512();

@@ -3,6 +3,7 @@
 
 #include "simd/array_kernels.hpp"
 #include "simd/convert.hpp"
+#include "simd/small_conv.hpp"
 #include "simd/sparse.hpp"
 
 namespace tessera::detail {
@@ -10,7 +11,8 @@ namespace {
 
 template <class Arch>
 const ArrayKernels& make_array_kernels() {
-  static const ArrayKernels kernels{&sparse_rows<Arch>, &compress<Arch>, &transpose<Arch>, &bytes_to_floats<Arch>};
+  static const ArrayKernels kernels{&sparse_rows<Arch>, &compress<Arch>, &transpose<Arch>, &bytes_to_floats<Arch>,
+                                    &small_conv<Arch>};
   return kernels;
 }
 
