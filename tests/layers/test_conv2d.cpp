@@ -7,7 +7,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "layers/im2col.hpp"
@@ -264,6 +266,45 @@ BOOST_AUTO_TEST_CASE(bit_identical_at_1_2_and_7_threads) {
       BOOST_TEST(same(dxs[0], dxs[i]));
     }
   }
+}
+
+// Convolutions share per-thread scratch: layers run at once from several threads (each its own
+// network, on one TBB arena, whose waiting threads steal each other's tasks) must still each compute
+// what they compute alone, whichever way they read the image.
+BOOST_AUTO_TEST_CASE(layers_run_from_several_threads_at_once_compute_what_they_compute_alone) {
+  std::mt19937_64 rng(8);
+  // Batches of several groups, each a parallel loop, and one group whose product is parallel itself
+  // (its thread, waiting inside, runs the others' tasks while its own im2col matrix is in use).
+  const std::vector<Case> cases{{8, 28, 28, 16, 32, 3, 2, 1},
+                                {96, 12, 12, 6, 16, 5, 1, 0},
+                                {24, 20, 20, 8, 16, 3, 1, 1},
+                                {64, 14, 14, 1, 16, 3, 1, 1},
+                                {64, 13, 11, 4, 8, 3, 2, 1}};
+  std::vector<std::unique_ptr<BoundConv>> convs;
+  std::vector<Tensor> xs, alone;
+  for (const Case& c : cases) {
+    convs.push_back(std::make_unique<BoundConv>(c, 21));
+    xs.push_back(convs.back()->input(c.batch));
+    fill_uniform(xs.back(), rng);
+    Tensor y = convs.back()->output(c.batch);
+    convs.back()->layer.forward(xs.back(), y);
+    alone.push_back(y);
+  }
+  std::vector<int> mismatches(cases.size(), 0);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    threads.emplace_back([&, i] {
+      Tensor y = convs[i]->output(cases[i].batch);
+      for (int round = 0; round < 30; ++round) {
+        convs[i]->layer.forward(xs[i], y);
+        if (std::memcmp(y.data(), alone[i].data(), static_cast<std::size_t>(y.size()) * sizeof(float)) != 0) {
+          ++mismatches[i];
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (std::size_t i = 0; i < cases.size(); ++i) BOOST_TEST(mismatches[i] == 0, cases[i]);
 }
 
 BOOST_AUTO_TEST_CASE(bad_arguments_and_shapes_throw) {

@@ -8,6 +8,8 @@
 #include <new>
 #include <vector>
 
+#include "scratch_lease.hpp"
+
 namespace tessera::detail {
 
 // A grow-only, 64-byte-aligned float buffer.
@@ -35,27 +37,7 @@ struct PackBuffers {
   AlignedFloats a, b;
 };
 
-// A thread waiting inside parallel_for may pick up another task that
-// calls gemm itself (a layer parallel over the batch, say): each nesting level gets its own buffers.
-class PackBufferLease {
- public:
-  PackBufferLease() {
-    if (depth_ == levels().size()) levels().push_back(std::make_unique<PackBuffers>());
-    buffers_ = levels()[depth_++].get();
-  }
-  ~PackBufferLease() { --depth_; }
-  PackBufferLease(const PackBufferLease&) = delete;
-  PackBufferLease& operator=(const PackBufferLease&) = delete;
-  PackBuffers& operator*() const { return *buffers_; }
-
- private:
-  static std::vector<std::unique_ptr<PackBuffers>>& levels() {
-    thread_local std::vector<std::unique_ptr<PackBuffers>> all;
-    return all;
-  }
-  static thread_local std::size_t depth_;
-  PackBuffers* buffers_;
-};
-inline thread_local std::size_t PackBufferLease::depth_ = 0;
+// Each nesting level of gemm calls on a thread gets its own buffers (scratch_lease.hpp).
+using PackBufferLease = ScratchLease<PackBuffers>;
 
 }  // namespace tessera::detail

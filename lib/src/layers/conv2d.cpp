@@ -5,8 +5,6 @@
 // order, so the gradients do not depend on how many threads ran the groups.
 #include "tessera/layers/conv2d.hpp"
 
-#include <tbb/enumerable_thread_specific.h>
-
 #include <algorithm>
 #include <bit>
 #include <stdexcept>
@@ -18,6 +16,7 @@
 #include "layers/im2col.hpp"
 #include "layers/output_affine.hpp"
 #include "parallel.hpp"
+#include "scratch_lease.hpp"
 #include "simd/array_kernels.hpp"
 #include "timing.hpp"
 
@@ -26,16 +25,28 @@ namespace tessera {
 namespace detail {
 
 struct ConvWorkspace {
-  // Grown on first use to the largest group; a thread reuses its own from then on.
-  tbb::enumerable_thread_specific<std::vector<float>> col, dcol;
-  // The padded image (im2col and shifted rows gather from it), and the product over the padded width.
-  tbb::enumerable_thread_specific<std::vector<float>> padded, rows;
   std::vector<float> partials;  // per group: dW, then db
   // While profiling, per group: seconds inside gemm and in the whole task.
   std::vector<double> gemm_seconds, task_seconds;
 };
 
 }  // namespace detail
+
+namespace {
+
+// Scratch shared by every Conv2D: none keeps its contents from one call to the next (backward
+// gathers its patches again), so one set per thread (and nesting level, scratch_lease.hpp) serves a
+// whole network and stays in L2 from one layer to the next; one set per layer made a small resnet's
+// batch-1 forward touch more than its L2. Each task holds a lease while it runs. Grown on first use to
+// the largest group, then reused.
+struct ConvScratch {
+  std::vector<float> col, dcol;
+  // The padded image (im2col, shifted rows and small fields read it), and the product over the padded width.
+  std::vector<float> padded, rows;
+};
+using ConvScratchLease = detail::ScratchLease<ConvScratch>;
+
+}  // namespace
 
 namespace {
 
@@ -126,12 +137,13 @@ class GroupTimer {
 // Forward of a convolution with a small receptive field (detail::uses_small_conv): directly from the
 // padded image, image by image.
 void forward_small(const detail::ConvGeometry& g, const GroupPlan& plan, std::int64_t batch, const float* x,
-                   const float* w, const Epilogue& epilogue, detail::ConvWorkspace& ws, GroupTimer& timer, float* y) {
+                   const float* w, const Epilogue& epilogue, GroupTimer& timer, float* y) {
   const detail::ArrayKernels& ak = detail::active_array_kernels();
   const std::int64_t padded_size = detail::shifted_rows(g).padded_size;
   detail::for_each_task(plan.groups, [&](std::int64_t group) {
+    const ConvScratchLease scratch;
     const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
-    float* padded = g.pad == 0 ? nullptr : grown(ws.padded.local(), padded_size);
+    float* padded = g.pad == 0 ? nullptr : grown(scratch->padded, padded_size);
     for (std::int64_t i = first; i < first + count; ++i) {
       const float* image = x + i * g.image_size();
       if (padded != nullptr) timer.time(group, false, [&] { detail::pad_image(g, image, padded); });
@@ -148,14 +160,14 @@ void forward_small(const detail::ConvGeometry& g, const GroupPlan& plan, std::in
 // the last one. The output pixels are then taken from the rows over the padded width.
 //   x: batch × (h, w, c);  w: (kernel, kernel, c) × out, then the bias;  y: batch × (oh, ow, out)
 void forward_shifted_rows(const detail::ConvGeometry& g, const GroupPlan& plan, std::int64_t batch, const float* x,
-                          const float* w, const Epilogue& epilogue, detail::ConvWorkspace& ws, GroupTimer& timer,
-                          float* y) {
+                          const float* w, const Epilogue& epilogue, GroupTimer& timer, float* y) {
   const detail::ShiftedRows shifted = detail::shifted_rows(g);
   const std::int64_t n = g.out_channels, row_k = g.kernel * g.c;
   detail::for_each_task(plan.groups, [&](std::int64_t group) {
+    const ConvScratchLease scratch;
     const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
-    float* padded = g.pad == 0 ? nullptr : grown(ws.padded.local(), shifted.padded_size);
-    float* rows = grown(ws.rows.local(), shifted.rows * n);
+    float* padded = g.pad == 0 ? nullptr : grown(scratch->padded, shifted.padded_size);
+    float* rows = grown(scratch->rows, shifted.rows * n);
     for (std::int64_t i = first; i < first + count; ++i) {
       const float* image = x + i * g.image_size();
       if (padded != nullptr) timer.time(group, false, [&] { detail::pad_image(g, image, padded); });
@@ -263,17 +275,16 @@ void Conv2D::forward(const Tensor& x, Tensor& y) {
   const Epilogue epilogue{w + patch_size() * out_channels_, fused_.value_or(Activation::Identity)};
   GroupTimer timer(*workspace_, plan.groups, profiling());
   if (detail::uses_small_conv(g)) {
-    forward_small(g, plan, batch, x.data(), w, epilogue, *workspace_, timer, y.data());
+    forward_small(g, plan, batch, x.data(), w, epilogue, timer, y.data());
   } else if (detail::uses_shifted_rows(g)) {
-    forward_shifted_rows(g, plan, batch, x.data(), w, epilogue, *workspace_, timer, y.data());
+    forward_shifted_rows(g, plan, batch, x.data(), w, epilogue, timer, y.data());
   } else {
     detail::for_each_task(plan.groups, [&](std::int64_t group) {
+      const ConvScratchLease scratch;
       const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
       const float* a = nullptr;
-      timer.time(group, false, [&] {
-        a = patches_of(g, x.data() + first * g.image_size(), count, workspace_->col.local(),
-                       workspace_->padded.local());
-      });
+      timer.time(group, false,
+                 [&] { a = patches_of(g, x.data() + first * g.image_size(), count, scratch->col, scratch->padded); });
       timer.time(group, true, [&] {
         gemm(Trans::No, Trans::No, count * g.pixels(), out_channels_, patch_size(), 1.0f, a, patch_size(), w,
              out_channels_, 0.0f, y.data() + first * g.output_size(), out_channels_, epilogue);
@@ -295,13 +306,14 @@ void Conv2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor
 
   GroupTimer timer(ws, plan.groups, profiling());
   detail::for_each_task(plan.groups, [&](std::int64_t group) {
+    const ConvScratchLease scratch;
     const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
     const std::int64_t rows = count * g.pixels();
     const float* d_out = dy.data() + first * g.output_size();
     float* partial = partials + group * params;
     const float* a = nullptr;
     timer.time(group, false,
-               [&] { a = patches_of(g, x.data() + first * g.image_size(), count, ws.col.local(), ws.padded.local()); });
+               [&] { a = patches_of(g, x.data() + first * g.image_size(), count, scratch->col, scratch->padded); });
     timer.time(group, true, [&] { gemm(Trans::Yes, Trans::No, k, n, rows, 1.0f, a, k, d_out, n, 0.0f, partial, n); });
     timer.time(group, false, [&] { detail::column_sums(d_out, rows, n, n, partial + k * n, false); });
     if (dx == nullptr) return;
@@ -311,7 +323,7 @@ void Conv2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor
       return;
     }
     // Image by image, so that the patch gradients are still in L2 when col2im adds them up.
-    float* dcol = grown(ws.dcol.local(), g.pixels() * k);
+    float* dcol = grown(scratch->dcol, g.pixels() * k);
     std::fill(d_in, d_in + count * g.image_size(), 0.0f);
     for (std::int64_t i = 0; i < count; ++i) {
       timer.time(group, true, [&] {
