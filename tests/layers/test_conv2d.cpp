@@ -99,6 +99,16 @@ detail::ConvGeometry geometry(const Case& c) {
   return {c.h, c.w, c.in, c.kernel, c.stride, c.pad, oh, ow, c.out};
 }
 
+// Fuses act into conv, fills x (batch c.batch) with uniform values and returns conv's output for it.
+Tensor forward_fused(BoundConv& conv, const Case& c, Activation act, std::mt19937_64& rng, Tensor& x) {
+  if (act != Activation::Identity) BOOST_TEST(conv.layer.fuse(act));
+  x = conv.input(c.batch);
+  Tensor y = conv.output(c.batch);
+  fill_uniform(x, rng);
+  conv.layer.forward(x, y);
+  return y;
+}
+
 }  // namespace
 
 BOOST_DATA_TEST_CASE(forward_matches_a_direct_convolution, boost::unit_test::data::make(test::supported_isas()), isa) {
@@ -107,10 +117,8 @@ BOOST_DATA_TEST_CASE(forward_matches_a_direct_convolution, boost::unit_test::dat
   for (const Case& c : kShapes) {
     for (Activation act : {Activation::Identity, Activation::ReLU, Activation::Tanh}) {
       BoundConv conv(c, 7);
-      if (act != Activation::Identity) BOOST_TEST(conv.layer.fuse(act));
-      Tensor x = conv.input(c.batch), y = conv.output(c.batch);
-      fill_uniform(x, rng);
-      conv.layer.forward(x, y);
+      Tensor x;
+      const Tensor y = forward_fused(conv, c, act, rng, x);
       const Tensor w = conv.layer.weights(), b = conv.layer.bias();
       const Shape& out = conv.layer.out_shape();
       double worst = 0.0;
@@ -168,10 +176,8 @@ BOOST_DATA_TEST_CASE(small_fields_match_im2col_and_gemm_bitwise, boost::unit_tes
     if (!detail::uses_small_conv(g) || g.pixels() == 1 || c.out == 1) continue;
     for (Activation act : {Activation::Identity, Activation::ReLU, Activation::Sigmoid}) {
       BoundConv conv(c, 3);
-      if (act != Activation::Identity) BOOST_TEST(conv.layer.fuse(act));
-      Tensor x = conv.input(c.batch), y = conv.output(c.batch);
-      fill_uniform(x, rng);
-      conv.layer.forward(x, y);
+      Tensor x;
+      const Tensor y = forward_fused(conv, c, act, rng, x);
       std::vector<float> col(static_cast<std::size_t>(g.pixels() * g.patch() + detail::kIm2colSlack));
       std::vector<float> scratch(static_cast<std::size_t>(detail::im2col_scratch_size(g)));
       std::vector<float> expected(static_cast<std::size_t>(g.output_size()));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "gemm/kernel_set.hpp"
 #include "simd/vec.hpp"
@@ -69,20 +70,27 @@ void epilogue_for(float* c, std::int64_t ldc, std::int64_t rows, std::int64_t co
   }
 }
 
-template <class Arch>
-void epilogue(float* c, std::int64_t ldc, std::int64_t rows, std::int64_t cols, const float* bias,
-              Activation activation) {
+// Calls f(std::integral_constant<Activation, A>{}) for the run-time activation: kernels instantiated
+// once per activation, chosen once per call.
+template <class F>
+[[gnu::always_inline]] inline void with_activation(Activation activation, F&& f) {
   switch (activation) {
     case Activation::ReLU:
-      return epilogue_for<Arch, Activation::ReLU>(c, ldc, rows, cols, bias);
+      return f(std::integral_constant<Activation, Activation::ReLU>{});
     case Activation::Sigmoid:
-      return epilogue_for<Arch, Activation::Sigmoid>(c, ldc, rows, cols, bias);
+      return f(std::integral_constant<Activation, Activation::Sigmoid>{});
     case Activation::Tanh:
-      return epilogue_for<Arch, Activation::Tanh>(c, ldc, rows, cols, bias);
+      return f(std::integral_constant<Activation, Activation::Tanh>{});
     case Activation::Identity:
       break;
   }
-  epilogue_for<Arch, Activation::Identity>(c, ldc, rows, cols, bias);
+  f(std::integral_constant<Activation, Activation::Identity>{});
+}
+
+template <class Arch>
+void epilogue(float* c, std::int64_t ldc, std::int64_t rows, std::int64_t cols, const float* bias,
+              Activation activation) {
+  with_activation(activation, [&](auto a) { epilogue_for<Arch, decltype(a)::value>(c, ldc, rows, cols, bias); });
 }
 
 }  // namespace

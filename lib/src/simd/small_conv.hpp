@@ -74,17 +74,7 @@ void small_conv_for(const ConvGeometry& g, const float* padded, const float* w, 
 template <class Arch>
 void small_conv(const ConvGeometry& g, const float* padded, const float* w, const float* bias, Activation activation,
                 float* y) {
-  switch (activation) {
-    case Activation::ReLU:
-      return small_conv_for<Arch, Activation::ReLU>(g, padded, w, bias, y);
-    case Activation::Sigmoid:
-      return small_conv_for<Arch, Activation::Sigmoid>(g, padded, w, bias, y);
-    case Activation::Tanh:
-      return small_conv_for<Arch, Activation::Tanh>(g, padded, w, bias, y);
-    case Activation::Identity:
-      break;
-  }
-  small_conv_for<Arch, Activation::Identity>(g, padded, w, bias, y);
+  with_activation(activation, [&](auto a) { small_conv_for<Arch, decltype(a)::value>(g, padded, w, bias, y); });
 }
 
 }  // namespace
