@@ -1,6 +1,8 @@
 // Conv2D on the GEMM engine. The batch is cut into groups of whole images, fixed by the shapes alone;
 // each group is one task, which gathers its images' receptive fields into a per-thread im2col matrix
-// (never one for the whole batch) and multiplies it on its own thread. Backward does the same per
+// (never one for the whole batch) and multiplies it on its own thread. Forward skips im2col where it
+// can (layers/im2col.hpp): stride-1 convolutions read shifted rows of the padded image, and small
+// receptive fields are computed directly. Backward does the same per
 // group, writing its share of dW and db to a partial of its own; the partials are then summed in group
 // order, so the gradients do not depend on how many threads ran the groups.
 #include "tessera/layers/conv2d.hpp"
@@ -45,10 +47,6 @@ struct ConvScratch {
   std::vector<float> padded, rows;
 };
 using ConvScratchLease = detail::ScratchLease<ConvScratch>;
-
-}  // namespace
-
-namespace {
 
 // A group holds at least this many output pixels, so that each gemm call is tall enough to pay for
 // its fixed costs and the partials are few: four 24×24 maps of a first MNIST convolution (K = 25)
@@ -134,23 +132,27 @@ class GroupTimer {
   double start_ = 0.0;
 };
 
+// The image zero-padded by g.pad into `padded` (group's task, timed), or the image itself when g.pad is 0.
+const float* padded_image(const detail::ConvGeometry& g, const float* image, std::vector<float>& padded,
+                          std::int64_t group, GroupTimer& timer) {
+  if (g.pad == 0) return image;
+  float* out = grown(padded, detail::shifted_rows(g).padded_size);
+  timer.time(group, false, [&] { detail::pad_image(g, image, out); });
+  return out;
+}
+
 // Forward of a convolution with a small receptive field (detail::uses_small_conv): directly from the
 // padded image, image by image.
 void forward_small(const detail::ConvGeometry& g, const GroupPlan& plan, std::int64_t batch, const float* x,
                    const float* w, const Epilogue& epilogue, GroupTimer& timer, float* y) {
   const detail::ArrayKernels& ak = detail::active_array_kernels();
-  const std::int64_t padded_size = detail::shifted_rows(g).padded_size;
   detail::for_each_task(plan.groups, [&](std::int64_t group) {
     const ConvScratchLease scratch;
     const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
-    float* padded = g.pad == 0 ? nullptr : grown(scratch->padded, padded_size);
     for (std::int64_t i = first; i < first + count; ++i) {
-      const float* image = x + i * g.image_size();
-      if (padded != nullptr) timer.time(group, false, [&] { detail::pad_image(g, image, padded); });
-      timer.time(group, true, [&] {
-        ak.small_conv(g, padded != nullptr ? padded : image, w, epilogue.bias, epilogue.activation,
-                      y + i * g.output_size());
-      });
+      const float* source = padded_image(g, x + i * g.image_size(), scratch->padded, group, timer);
+      timer.time(group, true,
+                 [&] { ak.small_conv(g, source, w, epilogue.bias, epilogue.activation, y + i * g.output_size()); });
     }
   });
 }
@@ -166,12 +168,9 @@ void forward_shifted_rows(const detail::ConvGeometry& g, const GroupPlan& plan, 
   detail::for_each_task(plan.groups, [&](std::int64_t group) {
     const ConvScratchLease scratch;
     const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
-    float* padded = g.pad == 0 ? nullptr : grown(scratch->padded, shifted.padded_size);
     float* rows = grown(scratch->rows, shifted.rows * n);
     for (std::int64_t i = first; i < first + count; ++i) {
-      const float* image = x + i * g.image_size();
-      if (padded != nullptr) timer.time(group, false, [&] { detail::pad_image(g, image, padded); });
-      const float* source = padded != nullptr ? padded : image;
+      const float* source = padded_image(g, x + i * g.image_size(), scratch->padded, group, timer);
       timer.time(group, true, [&] {
         for (std::int64_t kh = 0; kh < g.kernel; ++kh) {
           detail::gemm_overlapping_rows(shifted.rows, n, row_k, source + kh * shifted.padded_width * g.c, g.c,
