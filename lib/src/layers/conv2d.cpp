@@ -136,7 +136,7 @@ class GroupTimer {
 const float* padded_image(const detail::ConvGeometry& g, const float* image, std::vector<float>& padded,
                           std::int64_t group, GroupTimer& timer) {
   if (g.pad == 0) return image;
-  float* out = grown(padded, detail::shifted_rows(g).padded_size);
+  float* out = grown(padded, g.padded_size());
   timer.time(group, false, [&] { detail::pad_image(g, image, out); });
   return out;
 }
@@ -163,25 +163,24 @@ void forward_small(const detail::ConvGeometry& g, const GroupPlan& plan, std::in
 //   x: batch × (h, w, c);  w: (kernel, kernel, c) × out, then the bias;  y: batch × (oh, ow, out)
 void forward_shifted_rows(const detail::ConvGeometry& g, const GroupPlan& plan, std::int64_t batch, const float* x,
                           const float* w, const Epilogue& epilogue, GroupTimer& timer, float* y) {
-  const detail::ShiftedRows shifted = detail::shifted_rows(g);
+  const std::int64_t shifted_rows = detail::shifted_row_count(g), pw = g.padded_width();
   const std::int64_t n = g.out_channels, row_k = g.kernel * g.c;
   detail::for_each_task(plan.groups, [&](std::int64_t group) {
     const ConvScratchLease scratch;
     const std::int64_t first = group * plan.images, count = std::min(plan.images, batch - first);
-    float* rows = grown(scratch->rows, shifted.rows * n);
+    float* rows = grown(scratch->rows, shifted_rows * n);
     for (std::int64_t i = first; i < first + count; ++i) {
       const float* source = padded_image(g, x + i * g.image_size(), scratch->padded, group, timer);
       timer.time(group, true, [&] {
         for (std::int64_t kh = 0; kh < g.kernel; ++kh) {
-          detail::gemm_overlapping_rows(shifted.rows, n, row_k, source + kh * shifted.padded_width * g.c, g.c,
-                                        w + kh * row_k * n, n, kh == 0 ? 0.0f : 1.0f, rows, n,
-                                        kh + 1 == g.kernel ? epilogue : Epilogue{});
+          detail::gemm_overlapping_rows(shifted_rows, n, row_k, source + kh * pw * g.c, g.c, w + kh * row_k * n, n,
+                                        kh == 0 ? 0.0f : 1.0f, rows, n, kh + 1 == g.kernel ? epilogue : Epilogue{});
         }
       });
       timer.time(group, false, [&] {
         float* out = y + i * g.output_size();
         for (std::int64_t oh = 0; oh < g.oh; ++oh) {
-          std::copy_n(rows + oh * shifted.padded_width * n, g.ow * n, out + oh * g.ow * n);
+          std::copy_n(rows + oh * pw * n, g.ow * n, out + oh * g.ow * n);
         }
       });
     }

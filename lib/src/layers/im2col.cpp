@@ -46,15 +46,15 @@ void for_each_kernel_row(const ConvGeometry& g, std::int64_t oh, std::int64_t ow
 // shape: no padding, and rows of whole blocks.
 std::int64_t im2col_scratch_size(const ConvGeometry& g) {
   if (g.pad == 0 && (g.kernel * g.c) % 8 == 0) return 0;
-  return shifted_rows(g).padded_size + kIm2colSlack;
+  return g.padded_size() + kIm2colSlack;
 }
 
 TESSERA_VECTOR_CLONES void im2col(const ConvGeometry& g, const float* image, float* col, float* scratch) {
-  const std::int64_t patch = g.patch(), row_width = g.kernel * g.c, pw = g.w + 2 * g.pad;
+  const std::int64_t patch = g.patch(), row_width = g.kernel * g.c, pw = g.padded_width();
   const float* source = image;
   if (im2col_scratch_size(g) > 0) {
     pad_image(g, image, scratch);
-    zero_floats(scratch + shifted_rows(g).padded_size, kIm2colSlack);  // read past the last row, never used
+    zero_floats(scratch + g.padded_size(), kIm2colSlack);  // read past the last row, never used
     source = scratch;
   }
   const std::int64_t blocks = (row_width + 7) / 8;
@@ -71,10 +71,7 @@ TESSERA_VECTOR_CLONES void im2col(const ConvGeometry& g, const float* image, flo
   }
 }
 
-ShiftedRows shifted_rows(const ConvGeometry& g) {
-  const std::int64_t pw = g.w + 2 * g.pad;
-  return {pw, (g.oh - 1) * pw + g.ow, (g.h + 2 * g.pad) * pw * g.c};
-}
+std::int64_t shifted_row_count(const ConvGeometry& g) { return (g.oh - 1) * g.padded_width() + g.ow; }
 
 // Shifted rows pay where im2col's copy is a large part of the work: kernel rows long enough (at least
 // 16 floats) that the passes over C they add stay cheap, and few dropped rows (at most an eighth more
@@ -84,7 +81,7 @@ ShiftedRows shifted_rows(const ConvGeometry& g) {
 // 7² (24%) 46 against 38 µs, hence the eighth. Stride 2 would drop more than half the rows.
 bool uses_shifted_rows(const ConvGeometry& g) {
   if (g.stride != 1 || g.kernel == 1 || g.kernel * g.c < 16) return false;
-  return 8 * shifted_rows(g).rows <= 9 * g.pixels();
+  return 8 * shifted_row_count(g) <= 9 * g.pixels();
 }
 
 // Measured on one Zen 4 core (AVX-512), interleaved in one process, against im2col + GEMM: 3×3×1 → 16 at
@@ -94,7 +91,7 @@ bool uses_shifted_rows(const ConvGeometry& g) {
 bool uses_small_conv(const ConvGeometry& g) { return g.kernel > 1 && g.patch() <= 32; }
 
 TESSERA_VECTOR_CLONES void pad_image(const ConvGeometry& g, const float* image, float* padded) {
-  const std::int64_t pw = g.w + 2 * g.pad, row = g.w * g.c, lead = g.pad * g.c;
+  const std::int64_t pw = g.padded_width(), row = g.w * g.c, lead = g.pad * g.c;
   float* out = padded;
   zero_floats(out, g.pad * pw * g.c);
   out += g.pad * pw * g.c;

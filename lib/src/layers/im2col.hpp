@@ -18,6 +18,9 @@ struct ConvGeometry {
   std::int64_t output_size() const noexcept { return pixels() * out_channels; }
   // A 1×1, stride-1, unpadded convolution reads the image itself as the im2col matrix.
   bool pointwise() const noexcept { return kernel == 1 && stride == 1 && pad == 0; }
+  // The image with `pad` zero pixels on each side (pad_image): its width, and its size in floats.
+  std::int64_t padded_width() const noexcept { return w + 2 * pad; }
+  std::int64_t padded_size() const noexcept { return (h + 2 * pad) * padded_width() * c; }
 };
 
 // Stride-1 convolutions can skip im2col ("implicit GEMM"). In a zero-padded copy of the image (pw =
@@ -27,12 +30,8 @@ struct ConvGeometry {
 // (overlapping): the convolution is the sum over kh of A_kh·W_kh, each read in place, with W_kh the
 // kernel·c rows of the weights for kernel row kh. Rows with ow >= oh's width (kernel − 1 per image
 // row) are computed and dropped.
-struct ShiftedRows {
-  std::int64_t padded_width;  // pw
-  std::int64_t rows;          // (oh − 1)·pw + ow: the shifted rows up to the last output pixel
-  std::int64_t padded_size;   // floats of the padded image
-};
-ShiftedRows shifted_rows(const ConvGeometry& g);
+// The shifted rows up to the last output pixel: (oh − 1)·pw + ow.
+std::int64_t shifted_row_count(const ConvGeometry& g);
 
 // Whether this convolution runs on shifted rows rather than im2col (shapes only, see im2col.cpp).
 bool uses_shifted_rows(const ConvGeometry& g);
@@ -42,7 +41,7 @@ bool uses_shifted_rows(const ConvGeometry& g);
 // more than the arithmetic.
 bool uses_small_conv(const ConvGeometry& g);
 
-// padded: the image with `pad` zero pixels on each side, shifted_rows(g).padded_size floats.
+// padded: the image with `pad` zero pixels on each side, g.padded_size() floats.
 void pad_image(const ConvGeometry& g, const float* image, float* padded);
 
 // col: pixels() rows of patch() floats, row oh·ow' + ow holding the receptive field of output pixel

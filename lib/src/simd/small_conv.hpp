@@ -55,7 +55,7 @@ template <class Arch, Activation A, int Pixels>
 template <class Arch, Activation A>
 void small_conv_for(const ConvGeometry& g, const float* padded, const float* w, const float* bias, float* y) {
   constexpr int L = static_cast<int>(Vec<Arch>::size);
-  const std::int64_t pw = g.w + 2 * g.pad, n = g.out_channels;
+  const std::int64_t pw = g.padded_width(), n = g.out_channels;
   for (std::int64_t oh = 0; oh < g.oh; ++oh) {
     const float* row0 = padded + oh * g.stride * pw * g.c;
     float* y_row = y + oh * g.ow * n;
